@@ -1,0 +1,47 @@
+# Warren — build, run and test. See README.md.
+GO        ?= go
+BIN       ?= bin/warren
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X github.com/warrenhq/warren/internal/buildinfo.Version=$(VERSION) -X github.com/warrenhq/warren/internal/buildinfo.Commit=$(COMMIT)
+TEST_TIMEOUT ?= 14m
+FUZZTIME  ?= 60s
+
+.PHONY: all build run test test-deps lint unit fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/warren
+
+## run: a standalone server on embedded defaults (data under ./data, client port 127.0.0.1:2181)
+run: build
+	./$(BIN) server
+
+## test: install what the tests need, check formatting and vet, run every test (race detector on)
+test: test-deps lint unit
+
+test-deps:
+	bash scripts/test-deps.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (make test only replays the committed corpora)
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: Warren and Apache ZooKeeper side by side; writes docs/benchmarks.md
+bench: build test-deps
+	bash scripts/bench.sh
+
+clean:
+	rm -rf bin
