@@ -1,0 +1,433 @@
+package znode
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/warrenhq/warren/core/proto"
+)
+
+// Result is the outcome of applying one transaction.
+type Result struct {
+	// Err is OK, the code of an ErrorTxn (for a failed multi: the first
+	// non-OK code of its ops), or the code of a transaction that is
+	// impossible against the current tree (which then changed nothing).
+	Err proto.Code
+	// Path is the path the op named (for a create: the created path).
+	Path string
+	// Stat is the client-visible stat after the op: the new node for a
+	// create, the node for setData, setACL and check (zero if it is missing).
+	Stat proto.Stat
+	// Multi holds one result per op of a MultiTxn (nil otherwise).
+	Multi []OpResult
+	// Changes lists what watchers must be told, in order.
+	Changes []Change
+	// Closed lists, sorted, the ephemeral paths a CloseSessionTxn deleted.
+	Closed []string
+}
+
+// OpResult is the result of one op of a multi. Type is the result type
+// ZooKeeper's multi reply uses: OpCreate for create (1); OpCreate2 for
+// create2, createContainer and createTTL; OpDelete for delete and
+// deleteContainer; OpSetData, OpSetACL, OpCheck; and OpError, with Err, for
+// every op of a multi that failed. Path and Stat are as in Result.
+type OpResult struct {
+	Type proto.OpCode
+	Err  proto.Code
+	Path string
+	Stat proto.Stat
+}
+
+// Change is one event that watchers must be told about.
+type Change struct {
+	// Type is EventNodeCreated, EventNodeDeleted, EventNodeDataChanged or
+	// EventNodeChildrenChanged.
+	Type proto.EventType
+	// Path is the node (for EventNodeChildrenChanged: the parent).
+	Path string
+	// ACL is the node's ACL when the change happened (for a deleted node,
+	// its ACL before deletion), for filtering delivery by READ permission.
+	// It is shared and immutable.
+	ACL  []proto.ACL
+	Zxid int64
+}
+
+// Apply applies one transaction with the zxid and time of h, which are the
+// only sources of zxid and time. It never validates what preparation
+// decided (versions, ACLs, path syntax); but a transaction that is
+// impossible against the current tree (a create of an existing path or
+// under a missing parent, a delete of a missing or non-empty node, a
+// setData or setACL of a missing node), which can only come from a log
+// replay bug, yields an error code and changes nothing. A multi is atomic:
+// either all its ops apply or none does. LastZxid advances in every case.
+func (t *Tree) Apply(h Header, txn Txn) Result {
+	var r Result
+	switch x := txn.(type) {
+	case *CreateTxn:
+		r.Path = x.Path
+		if r.Err = t.canCreate(x.Path); r.Err == proto.OK {
+			r.Stat = t.create(h, x, &r.Changes)
+		}
+	case *DeleteTxn:
+		r.Path = x.Path
+		if r.Err = t.canDelete(x.Path); r.Err == proto.OK {
+			t.delete(h.Zxid, t.nodes.get(x.Path), &r.Changes)
+		}
+	case *SetDataTxn:
+		r.Path = x.Path
+		if n, ok := t.lookup(x.Path); ok {
+			r.Stat = t.setData(h, n, x, &r.Changes)
+		} else {
+			r.Err = proto.ErrNoNode
+		}
+	case *SetACLTxn:
+		r.Path = x.Path
+		if n, ok := t.lookup(x.Path); ok {
+			r.Stat = t.setACL(n, x)
+		} else {
+			r.Err = proto.ErrNoNode
+		}
+	case *CheckTxn:
+		r.Path = x.Path
+		if n, ok := t.lookup(x.Path); ok {
+			r.Stat = n.stat()
+		}
+	case *ErrorTxn:
+		r.Err = x.Err
+	case *CreateSessionTxn:
+	case *CloseSessionTxn:
+		r.Closed = t.closeSession(h, &r.Changes)
+	case *MultiTxn:
+		t.applyMulti(h, x, &r)
+	default:
+		r.Err = proto.ErrUnimplemented
+	}
+	if h.Zxid > t.lastZxid {
+		t.lastZxid = h.Zxid
+	}
+	return r
+}
+
+// badPath reports a path that cannot name a creatable node at all.
+func badPath(path string) bool {
+	return len(path) < 2 || path[0] != '/' || path[len(path)-1] == '/'
+}
+
+func (t *Tree) canCreate(path string) proto.Code {
+	if badPath(path) {
+		return proto.ErrBadArguments
+	}
+	if _, ok := t.lookup(path); ok {
+		return proto.ErrNodeExists
+	}
+	if _, ok := t.lookup(Parent(path)); !ok {
+		return proto.ErrNoNode
+	}
+	return proto.OK
+}
+
+func (t *Tree) canDelete(path string) proto.Code {
+	n, ok := t.lookup(path)
+	switch {
+	case !ok:
+		return proto.ErrNoNode
+	case path == RootPath:
+		return proto.ErrBadArguments
+	case n.numChildren() > 0:
+		return proto.ErrNotEmpty
+	}
+	return proto.OK
+}
+
+// cloneData copies data so the tree never aliases a caller's buffer, keeping
+// nil (null data) distinct from empty.
+func cloneData(data []byte) []byte {
+	switch {
+	case data == nil:
+		return nil
+	case len(data) == 0:
+		return emptyData
+	}
+	return slices.Clone(data)
+}
+
+// create adds the node c describes; canCreate must have passed.
+func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
+	p := t.nodes.get(Parent(c.Path))
+	n := &node{
+		path:  strings.Clone(c.Path),
+		data:  cloneData(c.Data),
+		acl:   t.acls.intern(c.ACL),
+		czxid: h.Zxid,
+		mzxid: h.Zxid,
+		ctime: h.Time,
+		mtime: h.Time,
+		owner: c.Owner,
+	}
+	t.nodes.insert(n)
+	t.dataSize += int64(len(n.path) + len(n.data))
+	t.digest += t.nodeHash(n)
+
+	ph := pathHash(p.path)
+	t.digest -= statHash(ph, p)
+	cv := c.ParentCversion
+	if cv == -1 { // ZooKeeper's marker for "parent's cversion + 1"
+		cv = p.cversion + 1
+	}
+	p.addChild(n)
+	// Only move forward: replaying a create over a newer snapshot must not
+	// take cversion and pzxid back (DataTree.createNode).
+	if cv > p.cversion {
+		p.cversion = cv
+		p.kids.pzxid = h.Zxid
+	}
+	t.digest += statHash(ph, p)
+
+	switch kindOf(n.owner) {
+	case ownerEphemeral:
+		set := t.ephemerals[n.owner]
+		if set == nil {
+			set = make(map[*node]struct{})
+			t.ephemerals[n.owner] = set
+		}
+		set[n] = struct{}{}
+		t.nEphemeral++
+	case ownerContainer, ownerTTL:
+		t.reapable[n] = struct{}{}
+	}
+	*changes = append(*changes,
+		Change{Type: proto.EventNodeCreated, Path: n.path, ACL: t.acls.list(n.acl), Zxid: h.Zxid},
+		Change{Type: proto.EventNodeChildrenChanged, Path: p.path, ACL: t.acls.list(p.acl), Zxid: h.Zxid})
+	return n.stat()
+}
+
+// delete removes n, which must have no children and not be the root.
+func (t *Tree) delete(zxid int64, n *node, changes *[]Change) {
+	p := t.nodes.get(Parent(n.path))
+	ph := pathHash(p.path)
+	t.digest -= statHash(ph, p)
+	p.removeChild(n)
+	// The stored cversion counts creates and stays; pzxid only moves forward.
+	if zxid > p.kids.pzxid {
+		p.kids.pzxid = zxid
+	}
+	t.digest += statHash(ph, p)
+
+	t.digest -= t.nodeHash(n)
+	t.nodes.remove(n)
+	t.dataSize -= int64(len(n.path) + len(n.data))
+	acl := t.acls.list(n.acl)
+	t.acls.release(n.acl)
+	switch kindOf(n.owner) {
+	case ownerEphemeral:
+		if set, ok := t.ephemerals[n.owner]; ok {
+			if _, ok := set[n]; ok {
+				delete(set, n)
+				t.nEphemeral--
+			}
+			if len(set) == 0 {
+				delete(t.ephemerals, n.owner)
+			}
+		}
+	case ownerContainer, ownerTTL:
+		delete(t.reapable, n)
+	}
+	*changes = append(*changes,
+		Change{Type: proto.EventNodeDeleted, Path: n.path, ACL: acl, Zxid: zxid},
+		Change{Type: proto.EventNodeChildrenChanged, Path: p.path, ACL: t.acls.list(p.acl), Zxid: zxid})
+}
+
+func (t *Tree) setData(h Header, n *node, s *SetDataTxn, changes *[]Change) proto.Stat {
+	ph := pathHash(n.path)
+	aclHash := t.acls.hash(n.acl)
+	t.digest -= contentHash(ph, n.data, aclHash) + statHash(ph, n)
+	t.dataSize -= int64(len(n.data))
+	n.data = cloneData(s.Data)
+	n.version = s.Version
+	n.mzxid = h.Zxid
+	n.mtime = h.Time
+	t.dataSize += int64(len(n.data))
+	t.digest += contentHash(ph, n.data, aclHash) + statHash(ph, n)
+	*changes = append(*changes,
+		Change{Type: proto.EventNodeDataChanged, Path: n.path, ACL: t.acls.list(n.acl), Zxid: h.Zxid})
+	return n.stat()
+}
+
+// setACL replaces n's ACL and aversion; mzxid does not change and no
+// watcher hears of it.
+func (t *Tree) setACL(n *node, s *SetACLTxn) proto.Stat {
+	t.digest -= t.nodeHash(n)
+	old := n.acl
+	n.acl = t.acls.intern(s.ACL) // before release, so an unchanged list is not dropped and re-added
+	t.acls.release(old)
+	n.aversion = s.Version
+	t.digest += t.nodeHash(n)
+	return n.stat()
+}
+
+// closeSession deletes every ephemeral node of h.Session, deepest first and
+// then in path order, and returns their paths sorted. A node that still has
+// children (impossible unless the log is corrupt: ephemerals cannot have
+// children) is left in place.
+func (t *Tree) closeSession(h Header, changes *[]Change) []string {
+	set := t.ephemerals[h.Session]
+	if len(set) == 0 {
+		return nil
+	}
+	victims := make([]*node, 0, len(set))
+	for n := range set {
+		victims = append(victims, n)
+	}
+	slices.SortFunc(victims, func(a, b *node) int {
+		if da, db := strings.Count(a.path, "/"), strings.Count(b.path, "/"); da != db {
+			return db - da
+		}
+		return strings.Compare(a.path, b.path)
+	})
+	closed := make([]string, 0, len(victims))
+	for _, n := range victims {
+		if n.numChildren() > 0 {
+			continue
+		}
+		t.delete(h.Zxid, n, changes)
+		closed = append(closed, n.path)
+	}
+	slices.Sort(closed)
+	return closed
+}
+
+// applyMulti applies the ops of m atomically at h's zxid and time.
+func (t *Tree) applyMulti(h Header, m *MultiTxn, r *Result) {
+	r.Multi = make([]OpResult, len(m.Ops))
+	failed := slices.ContainsFunc(m.Ops, func(op SubTxn) bool {
+		_, isErr := op.Txn.(*ErrorTxn)
+		return isErr
+	})
+	if failed {
+		// Prepared as failed: report each op as an error, as ZooKeeper does:
+		// ops that are not ErrorTxns get OK before the first error and
+		// ErrRuntimeInconsistency after it.
+		seenErr := false
+		for i, op := range m.Ops {
+			code := proto.OK
+			if e, ok := op.Txn.(*ErrorTxn); ok {
+				code, seenErr = e.Err, true
+			} else if seenErr {
+				code = proto.ErrRuntimeInconsistency
+			}
+			r.Multi[i] = OpResult{Type: proto.OpError, Err: code}
+			if code != proto.OK && r.Err == proto.OK {
+				r.Err = code
+			}
+		}
+		return
+	}
+	if at, code := t.checkMulti(m.Ops); code != proto.OK {
+		for i := range m.Ops {
+			c := proto.OK
+			switch {
+			case i == at:
+				c = code
+			case i > at:
+				c = proto.ErrRuntimeInconsistency
+			}
+			r.Multi[i] = OpResult{Type: proto.OpError, Err: c}
+		}
+		r.Err = code
+		return
+	}
+	for i, op := range m.Ops {
+		r.Multi[i] = t.applyOp(h, op, &r.Changes)
+	}
+}
+
+// checkMulti dry-runs ops against the tree with a small overlay of the
+// paths they touch and returns the index and code of the first op that
+// would be impossible, or (-1, OK).
+func (t *Tree) checkMulti(ops []SubTxn) (int, proto.Code) {
+	type sim struct {
+		exists bool
+		kids   int
+	}
+	overlay := make(map[string]*sim)
+	get := func(path string) *sim {
+		if s, ok := overlay[path]; ok {
+			return s
+		}
+		s := &sim{}
+		if n, ok := t.lookup(path); ok {
+			s.exists, s.kids = true, n.numChildren()
+		}
+		overlay[path] = s
+		return s
+	}
+	for i, op := range ops {
+		switch x := op.Txn.(type) {
+		case *CreateTxn:
+			if badPath(x.Path) {
+				return i, proto.ErrBadArguments
+			}
+			s := get(x.Path)
+			if s.exists {
+				return i, proto.ErrNodeExists
+			}
+			p := get(Parent(x.Path))
+			if !p.exists {
+				return i, proto.ErrNoNode
+			}
+			s.exists, s.kids = true, 0
+			p.kids++
+		case *DeleteTxn:
+			s := get(x.Path)
+			switch {
+			case !s.exists:
+				return i, proto.ErrNoNode
+			case x.Path == RootPath:
+				return i, proto.ErrBadArguments
+			case s.kids > 0:
+				return i, proto.ErrNotEmpty
+			}
+			s.exists = false
+			get(Parent(x.Path)).kids--
+		case *SetDataTxn:
+			if !get(x.Path).exists {
+				return i, proto.ErrNoNode
+			}
+		case *SetACLTxn:
+			if !get(x.Path).exists {
+				return i, proto.ErrNoNode
+			}
+		case *CheckTxn:
+		default: // sessions and nested multis have no place in a multi
+			return i, proto.ErrUnimplemented
+		}
+	}
+	return -1, proto.OK
+}
+
+// applyOp applies one op of a multi that checkMulti accepted.
+func (t *Tree) applyOp(h Header, op SubTxn, changes *[]Change) OpResult {
+	switch x := op.Txn.(type) {
+	case *CreateTxn:
+		typ := proto.OpCreate2
+		if op.Type == proto.OpCreate {
+			typ = proto.OpCreate
+		}
+		return OpResult{Type: typ, Path: x.Path, Stat: t.create(h, x, changes)}
+	case *DeleteTxn:
+		t.delete(h.Zxid, t.nodes.get(x.Path), changes)
+		return OpResult{Type: proto.OpDelete, Path: x.Path}
+	case *SetDataTxn:
+		return OpResult{Type: proto.OpSetData, Path: x.Path, Stat: t.setData(h, t.nodes.get(x.Path), x, changes)}
+	case *SetACLTxn:
+		return OpResult{Type: proto.OpSetACL, Path: x.Path, Stat: t.setACL(t.nodes.get(x.Path), x)}
+	case *CheckTxn:
+		res := OpResult{Type: proto.OpCheck, Path: x.Path}
+		if n, ok := t.lookup(x.Path); ok {
+			res.Stat = n.stat()
+		}
+		return res
+	}
+	// checkMulti rejected every other kind.
+	return OpResult{Type: proto.OpError, Err: proto.ErrUnimplemented}
+}

@@ -1,0 +1,380 @@
+// Package znode owns the data tree: the znodes with their data, Stat, ACLs,
+// sequence counters, ephemeral owners, containers and TTL nodes; the
+// transaction records that change it (txn.go) and Tree.Apply, which applies
+// one prepared transaction deterministically and reports its result and the
+// changes watchers must hear about; an incrementally maintained digest of
+// the whole tree; and the path rules shared with request preparation.
+//
+// The package is pure: no I/O, clocks, goroutines or randomness. Tree is not
+// safe for concurrent use; its owner serializes reads and Apply.
+package znode
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/warrenhq/warren/core/proto"
+)
+
+// node is one znode, laid out for a small footprint (112 bytes on amd64):
+// stat fields are plain integers, the ACL is a 4-byte handle into the
+// tree's interning cache, the child name is a suffix of path, and the
+// children list (with pzxid, which only moves when children do) lives in a
+// separate record that only nodes which ever had a child allocate.
+type node struct {
+	path     string
+	data     []byte
+	kids     *children // nil until the node gets its first child
+	idx      int32     // position in the parent's children list
+	acl      aclHandle
+	czxid    int64
+	mzxid    int64
+	ctime    int64
+	mtime    int64
+	owner    int64 // stored ephemeralOwner: session, ContainerOwner, TTLOwnerMask|ttl or 0
+	version  int32
+	cversion int32 // stored cversion: number of child creates
+	aversion int32
+}
+
+// children is an unsorted list of child nodes; each child knows its index,
+// so removal is an O(1) swap with the last element.
+type children struct {
+	list  []*node
+	pzxid int64
+}
+
+func (n *node) pzxid() int64 {
+	if n.kids == nil {
+		return n.czxid
+	}
+	return n.kids.pzxid
+}
+
+func (n *node) numChildren() int {
+	if n.kids == nil {
+		return 0
+	}
+	return len(n.kids.list)
+}
+
+// name is the node's last path segment, sharing the path's memory.
+func (n *node) name() string { return Base(n.path) }
+
+func (n *node) addChild(c *node) {
+	if n.kids == nil {
+		n.kids = &children{pzxid: n.czxid}
+	}
+	c.idx = int32(len(n.kids.list))
+	n.kids.list = append(n.kids.list, c)
+}
+
+func (n *node) removeChild(c *node) {
+	l := n.kids.list
+	last := len(l) - 1
+	i := c.idx
+	l[i] = l[last]
+	l[i].idx = i
+	l[last] = nil
+	l = l[:last]
+	// Give memory back after a large parent shrinks.
+	if cap(l) > 64 && len(l) < cap(l)/4 {
+		l = slices.Clip(slices.Clone(l))
+	}
+	n.kids.list = l
+}
+
+// kind classifies a stored ephemeralOwner as ZooKeeper's EphemeralType does
+// (with extended types enabled).
+type ownerKind uint8
+
+const (
+	ownerPersistent ownerKind = iota
+	ownerEphemeral
+	ownerContainer
+	ownerTTL
+)
+
+// ttlTypeMask covers the 0xFF marker byte and the 16-bit extended type,
+// which is 0 for TTL nodes.
+const ttlTypeMask int64 = -0x0000010000000000 // 0xFFFF_FF00_0000_0000
+
+func kindOf(owner int64) ownerKind {
+	switch {
+	case owner == 0:
+		return ownerPersistent
+	case owner == proto.ContainerOwner:
+		return ownerContainer
+	case owner&ttlTypeMask == proto.TTLOwnerMask:
+		return ownerTTL
+	}
+	return ownerEphemeral
+}
+
+// TTLOf returns the TTL in milliseconds carried by a TTL node's stored
+// ephemeralOwner, and false if owner does not denote a TTL node.
+func TTLOf(owner int64) (int64, bool) {
+	if kindOf(owner) != ownerTTL {
+		return 0, false
+	}
+	return owner & proto.MaxTTL, true
+}
+
+// stat builds the client-visible Stat (DataNode.copyStat): dataLength and
+// numChildren are computed, cversion is translated from the count of
+// creates to the count of changes (creates*2 - children still present), and
+// containers and TTL nodes show ephemeralOwner 0.
+func (n *node) stat() proto.Stat {
+	nc := int32(n.numChildren())
+	owner := n.owner
+	if kindOf(owner) != ownerEphemeral {
+		owner = 0
+	}
+	return proto.Stat{
+		Czxid:          n.czxid,
+		Mzxid:          n.mzxid,
+		Ctime:          n.ctime,
+		Mtime:          n.mtime,
+		Version:        n.version,
+		Cversion:       n.cversion*2 - nc,
+		Aversion:       n.aversion,
+		EphemeralOwner: owner,
+		DataLength:     int32(len(n.data)),
+		NumChildren:    nc,
+		Pzxid:          n.pzxid(),
+	}
+}
+
+// Meta is what request preparation and reads need about a node. Stat is the
+// client-visible stat (with DataLength, NumChildren and the translated
+// cversion). ACL slices are shared and immutable: callers must not modify
+// them.
+type Meta struct {
+	Stat proto.Stat
+	ACL  []proto.ACL
+	// CreateCount is the stored cversion: the number of child creates so
+	// far, which is also the next sequential suffix.
+	CreateCount int32
+	// Owner is the stored ephemeralOwner, with the container and TTL markers
+	// that the client-visible Stat hides (Stat.EphemeralOwner is 0 for them).
+	Owner int64
+}
+
+// Tree is the in-memory znode tree. The zero value is not usable; call
+// NewTree.
+type Tree struct {
+	nodes      *index
+	acls       *aclCache
+	ephemerals map[int64]map[*node]struct{}
+	nEphemeral int
+	reapable   map[*node]struct{} // containers and TTL nodes
+	dataSize   int64
+	digest     uint64
+	lastZxid   int64
+}
+
+// Special paths that the tree itself creates.
+const (
+	RootPath      = "/"
+	ZooKeeperPath = "/zookeeper"
+	QuotaPath     = "/zookeeper/quota"
+	ConfigPath    = "/zookeeper/config"
+)
+
+// emptyData is the shared empty, non-nil data slice.
+var emptyData = []byte{}
+
+// NewTree returns a tree holding "/", "/zookeeper", "/zookeeper/quota" and
+// "/zookeeper/config", all with empty data and zero stats, ACL
+// OpenACLUnsafe except /zookeeper/config, which has ReadACLUnsafe and, as
+// in ZooKeeper (whose constructor sets that ACL with version -1), aversion -1.
+func NewTree() *Tree {
+	t := &Tree{
+		nodes:      newIndex(),
+		acls:       newACLCache(),
+		ephemerals: make(map[int64]map[*node]struct{}),
+		reapable:   make(map[*node]struct{}),
+	}
+	add := func(path string, acl []proto.ACL) *node {
+		n := &node{path: path, data: emptyData, acl: t.acls.intern(acl)}
+		if p := Parent(path); p != "" {
+			t.nodes.get(p).addChild(n)
+		}
+		t.nodes.insert(n)
+		t.dataSize += int64(len(path))
+		return n
+	}
+	add(RootPath, proto.OpenACLUnsafe)
+	add(ZooKeeperPath, proto.OpenACLUnsafe)
+	add(QuotaPath, proto.OpenACLUnsafe)
+	add(ConfigPath, proto.ReadACLUnsafe).aversion = -1
+	t.digest = t.recomputeDigest()
+	return t
+}
+
+// lookup returns the node at path.
+func (t *Tree) lookup(path string) (*node, bool) {
+	n := t.nodes.get(path)
+	return n, n != nil
+}
+
+func (t *Tree) meta(n *node) Meta {
+	return Meta{Stat: n.stat(), ACL: t.acls.list(n.acl), CreateCount: n.cversion, Owner: n.owner}
+}
+
+// Meta returns the metadata of the node at path.
+func (t *Tree) Meta(path string) (Meta, bool) {
+	n, ok := t.lookup(path)
+	if !ok {
+		return Meta{}, false
+	}
+	return t.meta(n), true
+}
+
+// Get returns the node's data and metadata. The data slice is never
+// modified in place (setData replaces it), so callers may keep it, but must
+// not modify it. Data is nil if the node was created or set with null data.
+func (t *Tree) Get(path string) (data []byte, m Meta, ok bool) {
+	n, ok := t.lookup(path)
+	if !ok {
+		return nil, Meta{}, false
+	}
+	return n.data, t.meta(n), true
+}
+
+// Children returns the names (not full paths) of the node's children, in no
+// particular order, and the node's metadata.
+func (t *Tree) Children(path string) (names []string, m Meta, ok bool) {
+	n, ok := t.lookup(path)
+	if !ok {
+		return nil, Meta{}, false
+	}
+	names = make([]string, 0, n.numChildren())
+	if n.kids != nil {
+		for _, c := range n.kids.list {
+			names = append(names, c.name())
+		}
+	}
+	return names, t.meta(n), true
+}
+
+// CountDescendants returns the number of nodes below path, not counting the
+// node itself (getAllChildrenNumber).
+func (t *Tree) CountDescendants(path string) (int, bool) {
+	n, ok := t.lookup(path)
+	if !ok {
+		return 0, false
+	}
+	if path == RootPath {
+		return t.nodes.len() - 1, true
+	}
+	count := 0
+	stack := []*node{n}
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if top.kids != nil {
+			count += len(top.kids.list)
+			stack = append(stack, top.kids.list...)
+		}
+	}
+	return count, true
+}
+
+// Ephemerals returns the sorted paths of the ephemeral nodes owned by
+// session.
+func (t *Tree) Ephemerals(session int64) []string {
+	set := t.ephemerals[session]
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n.path)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// EphemeralSessions returns the sorted ids of the sessions that own at
+// least one ephemeral node.
+func (t *Tree) EphemeralSessions() []int64 {
+	out := make([]int64, 0, len(t.ephemerals))
+	for s := range t.ephemerals {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// NodeCount is the number of znodes, including "/" and the /zookeeper
+// nodes. (ZooKeeper's zk_znode_count is one higher: its node map holds the
+// root twice, under "" and "/".)
+func (t *Tree) NodeCount() int { return t.nodes.len() }
+
+// EphemeralCount is the number of ephemeral nodes.
+func (t *Tree) EphemeralCount() int { return t.nEphemeral }
+
+// ApproxDataSize is the sum over nodes of len(path)+len(data), as
+// ZooKeeper's approximateDataSize (which counts UTF-16 units of the path
+// where this counts bytes; equal for ASCII paths).
+func (t *Tree) ApproxDataSize() int64 { return t.dataSize }
+
+// Digest is a 64-bit digest of the whole tree content: every path, data,
+// ACL and stored stat field. It is maintained incrementally and is equal
+// for equal trees regardless of the history that built them.
+func (t *Tree) Digest() uint64 { return t.digest }
+
+// LastZxid is the highest zxid applied.
+func (t *Tree) LastZxid() int64 { return t.lastZxid }
+
+// Walk visits the subtree at path depth-first in pre-order, children sorted
+// by name, calling fn for every node; the walk stops when fn returns false.
+// fn must not modify the tree.
+func (t *Tree) Walk(path string, fn func(path string, m Meta) bool) {
+	n, ok := t.lookup(path)
+	if !ok {
+		return
+	}
+	stack := []*node{n}
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if !fn(top.path, t.meta(top)) {
+			return
+		}
+		if top.kids == nil || len(top.kids.list) == 0 {
+			continue
+		}
+		// Push in reverse order so the smallest name is visited first.
+		// Siblings share the prefix "parent/", so path order is name order.
+		start := len(stack)
+		stack = append(stack, top.kids.list...)
+		slices.SortFunc(stack[start:], func(a, b *node) int { return strings.Compare(b.path, a.path) })
+	}
+}
+
+// ExpiredContainers returns, sorted, the paths the container reaper should
+// delete at time now (ms), mirroring ZooKeeper's ContainerManager: every
+// container with no children that either had a child once (CreateCount >
+// 0) or, when maxNeverUsedMs > 0, was last modified more than
+// maxNeverUsedMs ago; and every TTL node with no children whose ttl is
+// non-zero and now - mtime > ttl.
+func (t *Tree) ExpiredContainers(now int64, maxNeverUsedMs int64) []string {
+	var out []string
+	for n := range t.reapable {
+		if n.numChildren() > 0 {
+			continue
+		}
+		elapsed := now - n.mtime
+		switch kindOf(n.owner) {
+		case ownerContainer:
+			if n.cversion > 0 || maxNeverUsedMs > 0 && elapsed > maxNeverUsedMs {
+				out = append(out, n.path)
+			}
+		case ownerTTL:
+			if ttl := n.owner & proto.MaxTTL; ttl != 0 && elapsed > ttl {
+				out = append(out, n.path)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
