@@ -19,6 +19,7 @@ import (
 	"slices"
 
 	"github.com/warrenhq/warren/core/proto"
+	"github.com/warrenhq/warren/core/znode"
 )
 
 // WatcherID identifies a watcher: in Warren, one client connection. Watches
@@ -26,18 +27,12 @@ import (
 // them with setWatches).
 type WatcherID uint64
 
-// Change is one applied change to the tree that may fire watches. Type is
-// EventNodeCreated, EventNodeDeleted, EventNodeDataChanged or
-// EventNodeChildrenChanged; Path is the changed node, or its parent for
-// EventNodeChildrenChanged. ACL is the node's ACL at trigger time (the
-// parent's for EventNodeChildrenChanged), carried for the caller's READ
-// filtering; Zxid is the change's zxid.
-type Change struct {
-	Type proto.EventType
-	Path string
-	ACL  []proto.ACL
-	Zxid int64
-}
+// Change is one applied change to the tree that may fire watches, as
+// znode's Tree.Apply reports it: Type is EventNodeCreated, EventNodeDeleted,
+// EventNodeDataChanged or EventNodeChildrenChanged; Path is the changed
+// node, or its parent for EventNodeChildrenChanged. Its ACL is not used here;
+// the caller filters the notifications Trigger returns by it.
+type Change = znode.Change
 
 // Fired is one notification to deliver: watcher W is told Event.
 type Fired struct {
@@ -343,9 +338,8 @@ func (m *Manager) Trigger(c Change) []Fired {
 			if childT {
 				out = pw.child.appendFired(out, ev)
 			}
-			// Remove the one-shot watches just fired. pw may be dropped
-			// from byPath here; it is not used afterwards except for rec,
-			// read below through a fresh lookup.
+			// Consume the one-shot watches just fired. This may drop pw
+			// from byPath; the walk below looks paths up afresh.
 			for i := range out {
 				w := out[i].W
 				if old := m.kindsOf(c.Path, w); old&clear != 0 {

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -483,4 +484,31 @@ func BenchmarkTriggerFanOut(b *testing.B) {
 			b.Fatal("fan-out")
 		}
 	}
+}
+
+// TestMemoryPerWatch guards the footprint: 100k one-shot watches over 100k
+// paths and 100 connections stay well under ZooKeeper's per-watch cost.
+func TestMemoryPerWatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates ~20 MB")
+	}
+	const n = 100000
+	paths := make([]string, n)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/app/node-%07d", i)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m := New()
+	for i, p := range paths {
+		m.AddData(p, WatcherID(i%100))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perWatch := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	t.Logf("%d bytes per watch", perWatch)
+	assert.Less(t, perWatch, int64(300))
+	assert.Equal(t, Stats{Watchers: 100, Paths: n, Total: n, WatchCount: n}, m.Stats())
+	runtime.KeepAlive(paths)
 }
