@@ -181,7 +181,9 @@ type Config struct {
 
 	// FourLetterWhitelist is 4lw.commands.whitelist: lower-case known words,
 	// or "*" for all. srvr is always allowed, and isro when ReadOnlyMode is
-	// on; use FourLetterWordAllowed.
+	// on; use FourLetterWordAllowed. ZooKeeper splits the list on commas only
+	// and matches case-sensitively; Warren also splits on blanks and ignores
+	// case, so "stat ruok" or "Stat" mean what the operator meant.
 	FourLetterWhitelist []string
 
 	Admin Admin
@@ -304,8 +306,11 @@ func (c *Config) Validate() error {
 	if c.MaxClientCnxns < 0 {
 		add("maxClientCnxns", "must not be negative")
 	}
-	if c.MinSessionTimeout < -1 || c.MaxSessionTimeout < -1 {
+	if c.MinSessionTimeout < -1 {
 		add("minSessionTimeout", "must be -1 (default) or not negative")
+	}
+	if c.MaxSessionTimeout < -1 {
+		add("maxSessionTimeout", "must be -1 (default) or not negative")
 	}
 	if lo, hi := c.effectiveTimeouts(); lo > hi {
 		add("minSessionTimeout", fmt.Sprintf("(%d) must not be larger than maxSessionTimeout (%d)", lo, hi))

@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// JVMFlagVars are the environment variables whose -D options are read, in
+// jvmFlagVars are the environment variables whose -D options are read, in
 // the order zkServer.sh passes them to java (so the later one wins).
-var JVMFlagVars = []string{"SERVER_JVMFLAGS", "JVMFLAGS"}
+var jvmFlagVars = []string{"SERVER_JVMFLAGS", "JVMFLAGS"}
 
 // entry is one setting from zoo.cfg or a -D option.
 type entry struct {
@@ -133,7 +133,7 @@ func envEntries(env func(string) string) []*entry {
 		return nil
 	}
 	var out []*entry
-	for _, name := range JVMFlagVars {
+	for _, name := range jvmFlagVars {
 		for _, tok := range strings.Fields(env(name)) {
 			rest, ok := strings.CutPrefix(tok, "-D")
 			if !ok || rest == "" {

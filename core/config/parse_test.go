@@ -458,6 +458,8 @@ func TestValidate(t *testing.T) {
 			"minSessionTimeout (10) must not be larger than maxSessionTimeout (5)"},
 		{"admin port", func(c *Config) { c.Admin.ServerPort = -1 }, "admin.serverPort is not a valid port"},
 		{"admin url", func(c *Config) { c.Admin.CommandURL = "x" }, "admin.commandURL must start with /"},
+		{"max timeout", func(c *Config) { c.MaxSessionTimeout = -2 },
+			"maxSessionTimeout must be -1 (default) or not negative\nminSessionTimeout (6000) must not be larger than maxSessionTimeout (-2)"},
 		{"jute", func(c *Config) { c.JuteMaxBuffer = 0 }, "jute.maxbuffer must be positive"},
 		{"log format", func(c *Config) { c.LogFormat = "xml" }, "warren.log.format must be console or json"},
 	}
