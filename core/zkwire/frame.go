@@ -81,10 +81,10 @@ func checkPrefix(lb [4]byte, maxLen int) (int, error) {
 // Errors: io.EOF if r ends cleanly before a frame starts;
 // io.ErrUnexpectedEOF (wrapped) if it ends inside a frame; ErrHTTP or ErrTLS
 // when the prefix looks like another protocol (checked before the length,
-// whatever maxLen is); *FrameSizeError for a length < 0 or > maxLen; otherwise the
-// reader's error, wrapped. ReadFrame does not recognise four-letter words:
-// Peek the first 4 bytes of a connection with FourLetterWord before calling
-// it.
+// whatever maxLen is); *FrameSizeError for a length < 0 or > maxLen;
+// otherwise the reader's error, wrapped. ZooKeeper closes the connection on
+// all of them. ReadFrame does not recognise four-letter words: Peek the
+// first 4 bytes of a connection with FourLetterWord before calling it.
 func ReadFrame(r *bufio.Reader, buf []byte, maxLen int) ([]byte, error) {
 	var lb [4]byte
 	if k, err := io.ReadFull(r, lb[:]); err != nil {
