@@ -81,6 +81,14 @@ func newMultiSubRequest(t OpCode) Record {
 // decision. Like ZooKeeper, the decoder ends the list at the first header
 // with Done set, whatever its type and error, and ignores the error field of
 // operation headers; Encode always writes the canonical headers.
+//
+// Type keeps the wire value so that a request re-encodes exactly. Note that
+// ZooKeeper 3.8 does not execute a create sub-operation by its wire type: it
+// rebuilds it from the flags (Op.create), so 1, 15, 19 and 21 all run as
+// createTTL if the flags are a TTL mode, as createContainer if they are
+// CONTAINER, and otherwise as a plain create (unknown flags count as
+// PERSISTENT). A 15 with persistent flags therefore yields a type-1
+// CreateResponse result, as verified against the real server.
 type MultiRequest struct {
 	Ops []MultiOp
 }
