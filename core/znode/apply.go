@@ -292,6 +292,9 @@ func (t *Tree) closeSession(h Header, changes *[]Change) []string {
 		t.delete(h.Zxid, n, changes)
 		closed = append(closed, n.path)
 	}
+	if len(closed) == 0 {
+		return nil
+	}
 	slices.Sort(closed)
 	return closed
 }
