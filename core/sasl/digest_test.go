@@ -214,7 +214,7 @@ func TestStepAccepts(t *testing.T) {
 			wireUser: "empty", wantUser: "empty",
 		},
 		{
-			name: "qop, charset, nc and maxbuf omitted; white space and empty elements",
+			name:   "qop, charset, nc and maxbuf omitted; white space and empty elements",
 			client: bob(), wireUser: "bob", wantUser: "bob",
 			mutate: func(d []string) []string {
 				d = replace(d, "qop=", "")
@@ -225,7 +225,7 @@ func TestStepAccepts(t *testing.T) {
 			},
 		},
 		{
-			name: "directive names in upper case, unknown directives and nonce-count=1",
+			name:   "directive names in upper case, unknown directives and nonce-count=1",
 			client: bob(), wireUser: "bob", wantUser: "bob",
 			mutate: func(d []string) []string {
 				for i := range d {
@@ -236,7 +236,7 @@ func TestStepAccepts(t *testing.T) {
 			},
 		},
 		{
-			name: "nc other than 1 is not checked (the JDK ignores nc)",
+			name:   "nc other than 1 is not checked (the JDK ignores nc)",
 			client: bob(), wireUser: "bob", wantUser: "bob",
 			mutate: func(d []string) []string { return replace(d, "nc=", "nc=00000002") },
 		},
