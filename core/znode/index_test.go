@@ -1,0 +1,76 @@
+package znode
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestIndexMatchesMap drives the path index through growth, heavy deletion
+// (which shrinks tables) and regrowth, checking it against a Go map.
+func TestIndexMatchesMap(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	x := newIndex()
+	want := map[string]*node{}
+	check := func() {
+		require.Equal(t, len(want), x.len())
+		seen := 0
+		x.each(func(n *node) {
+			seen++
+			require.Same(t, want[n.path], n)
+		})
+		require.Equal(t, len(want), seen)
+		for p, n := range want {
+			require.Same(t, n, x.get(p), p)
+		}
+		for i := 0; i < 50; i++ {
+			p := fmt.Sprintf("/absent/%d", r.Intn(1<<30))
+			require.Nil(t, x.get(p))
+		}
+	}
+	phases := []struct {
+		name      string
+		ops       int
+		insertPct int
+	}{
+		{"grow", 20000, 90},
+		{"churn", 20000, 50},
+		{"drain", 30000, 5},
+		{"regrow", 10000, 80},
+	}
+	keys := []string{}
+	for _, ph := range phases {
+		for i := 0; i < ph.ops; i++ {
+			if r.Intn(100) < ph.insertPct || len(keys) == 0 {
+				p := fmt.Sprintf("/k/%d", r.Intn(1<<20))
+				if _, ok := want[p]; ok {
+					continue
+				}
+				n := &node{path: p}
+				x.insert(n)
+				want[p] = n
+				keys = append(keys, p)
+				continue
+			}
+			j := r.Intn(len(keys))
+			p := keys[j]
+			keys[j] = keys[len(keys)-1]
+			keys = keys[:len(keys)-1]
+			x.remove(want[p])
+			delete(want, p)
+		}
+		t.Logf("%s: %d keys", ph.name, len(want))
+		check()
+	}
+	// Shrinking kept every table within its load bounds.
+	for i := range x.tabs {
+		tb := &x.tabs[i]
+		if len(tb.slots) > minTableSize {
+			assert.GreaterOrEqual(t, tb.count*8, len(tb.slots)/2, "table %d", i)
+		}
+		assert.LessOrEqual(t, tb.count*4, len(tb.slots)*3, "table %d", i)
+	}
+}
