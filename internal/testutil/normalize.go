@@ -35,8 +35,9 @@ const epochTime = "Thu Jan 01 00:00:00 UTC 1970"
 //     appearance; 0x0 and the container/TTL markers (top byte 0x80, 0xff)
 //     stay;
 //   - lists whose order ZooKeeper leaves unspecified are sorted: the
-//     getEphemerals list, whoami's identities, and the events of deleteall
-//     (which deletes in the server's child order);
+//     getEphemerals list, whoami's identities, the events of deleteall
+//     (which deletes in the server's child order) and of removewatches
+//     (which the client generates itself, in hash order);
 //   - the client build date in the version command's output.
 //
 // Steps from several zkCli sessions may be normalized together so that zxids
@@ -78,7 +79,7 @@ func NormalizeCli(steps []CliStep) []CliStep {
 			if len(n.Output) > 1 && n.Output[0] == "Auth scheme: User" {
 				slices.Sort(n.Output[1:])
 			}
-		case "deleteall":
+		case "deleteall", "removewatches":
 			slices.Sort(n.Events)
 		case "version":
 			for j, l := range n.Output {

@@ -59,19 +59,31 @@ func ZkCli(t testing.TB, addr string, commands ...string) string {
 }
 
 // ZkCliSteps runs commands in one zkCli.sh session (one JVM, commands on
+// stdin) against addr and returns what each printed; any problem fails the
+// test. See RunZkCli.
+func ZkCliSteps(t testing.TB, addr string, commands ...string) []CliStep {
+	t.Helper()
+	steps, err := RunZkCli(context.Background(), addr, commands...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return steps
+}
+
+// RunZkCli runs commands in one zkCli.sh session (one JVM, commands on
 // stdin) against addr and returns what each printed. "$ADDR" in a command is
-// replaced by addr (for connect). The session ends with quit, which
-// ZkCliSteps appends; quit, history and redo may not appear in commands
-// (history and redo would see the barrier commands).
+// replaced by addr (for connect). The session ends with quit, which RunZkCli
+// appends; quit, history and redo may not appear in commands (history and
+// redo would see the barrier commands). It reports problems as errors, so
+// it may run on any goroutine.
 //
 // The transcript is deterministic: a barrier after every command (see
 // barrier) waits for the command's watch events, event lines are separated
 // from command output, and log noise (SLF4J notices, JLine and connection
 // banners) is removed.
-func ZkCliSteps(t testing.TB, addr string, commands ...string) []CliStep {
-	t.Helper()
+func RunZkCli(ctx context.Context, addr string, commands ...string) ([]CliStep, error) {
 	if _, err := os.Stat(ZkCliPath); err != nil {
-		t.Fatalf("zkCli.sh missing (%v): %s", err, depsHint)
+		return nil, fmt.Errorf("zkCli.sh missing (%w): %s", err, depsHint)
 	}
 	cmds := make([]string, len(commands))
 	var script strings.Builder
@@ -79,7 +91,7 @@ func ZkCliSteps(t testing.TB, addr string, commands ...string) []CliStep {
 	for i, c := range commands {
 		c = strings.ReplaceAll(c, "$ADDR", addr)
 		if err := checkCliCommand(c); err != nil {
-			t.Fatalf("zkCli command %d: %v", i, err)
+			return nil, fmt.Errorf("zkCli command %d: %w", i, err)
 		}
 		cmds[i] = c
 		script.WriteString(c + "\n")
@@ -88,7 +100,7 @@ func ZkCliSteps(t testing.TB, addr string, commands ...string) []CliStep {
 	script.WriteString("quit\n")
 
 	timeout := 60*time.Second + time.Duration(len(cmds))*time.Second
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ZkCliPath, "-server", addr)
 	cmd.Env = append(os.Environ(), "CLIENT_JVMFLAGS="+zkCliJVMFlags, "JVMFLAGS=")
@@ -97,18 +109,18 @@ func ZkCliSteps(t testing.TB, addr string, commands ...string) []CliStep {
 	cmd.Stdout, cmd.Stderr = &out, &out // one pipe keeps stdout and stderr in order
 	runErr := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("zkCli.sh -server %s timed out after %v; output:\n%s", addr, timeout, out.String())
+		return nil, fmt.Errorf("zkCli.sh -server %s: %w; output:\n%s", addr, ctx.Err(), out.String())
 	}
 	var exitErr *exec.ExitError
 	if runErr != nil && !errors.As(runErr, &exitErr) {
-		t.Fatalf("zkCli.sh -server %s: %v", addr, runErr)
+		return nil, fmt.Errorf("zkCli.sh -server %s: %w", addr, runErr)
 	}
 	// A non-zero exit status only reflects the last command's outcome.
 	steps, err := parseCliOutput(out.String(), cmds)
 	if err != nil {
-		t.Fatalf("zkCli.sh -server %s: %v\nraw output:\n%s", addr, err, out.String())
+		return nil, fmt.Errorf("zkCli.sh -server %s: %w\nraw output:\n%s", addr, err, out.String())
 	}
-	return steps
+	return steps, nil
 }
 
 func checkCliCommand(c string) error {
