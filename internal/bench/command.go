@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Command returns the `bench` command: run one workload against one
+// ZooKeeper-protocol server and print the result, as text or JSON.
+func Command() *cobra.Command {
+	var (
+		cfg      Config
+		workload string
+		asJSON   bool
+		quiet    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Drive a ZooKeeper-protocol server with a pipelined load and report throughput and latency",
+		Long: `bench opens --conns sessions to --server, keeps --inflight requests outstanding on each,
+and runs one workload:
+
+  create    create new znodes (unique paths, --value-size bytes) for --duration
+  set       setData on --keys pre-created znodes, chosen uniformly
+  get       getData on --keys pre-created znodes
+  mixed     getData with probability --read-ratio, else setData
+  populate  create --count znodes of --value-size bytes as fast as possible
+
+Timed workloads run --warmup first and measure the following --duration. It reports ops/s,
+latency percentiles, its own CPU time and, with --server-pid, the server's CPU time per
+operation and its resident memory. Every znode lives under --root and is deleted afterwards
+(unless --keep).`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: false,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Workload = Workload(workload)
+			if cfg.ValueSize < 1 {
+				return fmt.Errorf("bench: --value-size %d must be at least 1", cfg.ValueSize)
+			}
+			cfg.NoWarmup = cmd.Flags().Changed("warmup") && cfg.Warmup == 0
+			cfg.Logger = zap.NewNop()
+			if !quiet {
+				cfg.Logger = newLogger(cmd.ErrOrStderr())
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			res, err := Run(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(res); err != nil {
+					return fmt.Errorf("bench: write result: %w", err)
+				}
+				return nil
+			}
+			return WriteText(out, res)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Server, "server", "127.0.0.1:2181", "host:port of the ZooKeeper-protocol server")
+	f.StringVar(&cfg.Label, "label", "", "name of the server in the report (default: --server)")
+	f.StringVar(&workload, "workload", string(WorkloadSet), "create, set, get, mixed or populate")
+	f.IntVar(&cfg.Conns, "conns", 4, "number of connections (sessions)")
+	f.IntVar(&cfg.InFlight, "inflight", 16, "outstanding requests per connection")
+	f.IntVar(&cfg.ValueSize, "value-size", 100, "bytes per value written (at least 1)")
+	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of create, set, get and mixed")
+	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before --duration")
+	f.IntVar(&cfg.Keys, "keys", 1000, "znodes that set, get and mixed work on")
+	f.Float64Var(&cfg.ReadRatio, "read-ratio", 0.9, "share of getData in mixed")
+	f.IntVar(&cfg.Count, "count", 1_000_000, "znodes that populate creates")
+	f.IntVar(&cfg.ServerPID, "server-pid", 0, "server process id on this machine: report its CPU time per op and memory")
+	f.StringVar(&cfg.Root, "root", "/warren-bench", "parent znode of the benchmark's znodes")
+	f.BoolVar(&cfg.Keep, "keep", false, "leave the znodes in place (populate: to measure the server's memory afterwards)")
+	f.DurationVar(&cfg.SessionTimeout, "session-timeout", 10*time.Second, "session timeout asked of the server")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the key choice")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.BoolVar(&quiet, "quiet", false, "no progress messages on stderr")
+	return cmd
+}
+
+// newLogger returns a console logger for progress messages.
+func newLogger(w io.Writer) *zap.Logger {
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.TimeKey = ""
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), zapcore.InfoLevel)
+	return zap.New(core)
+}
+
+// WriteText writes res for a human.
+func WriteText(w io.Writer, res *Result) error {
+	p := &errWriter{w: w}
+	p.printf("%s against %s (%s): %d conns x %d in flight, %d-byte values\n",
+		res.Workload, res.Label, res.Server, res.Conns, res.InFlight, res.ValueSize)
+	if res.Workload == WorkloadPopulate {
+		p.printf("created    %d znodes in %.2f s: %.0f ops/s, %d errors\n", res.Ops, res.Seconds, res.OpsPerSec, res.Errors)
+	} else {
+		p.printf("measured   %.2f s after %.2f s warm-up: %d ops, %.0f ops/s, %d errors\n",
+			res.Seconds, res.WarmupSeconds, res.Ops, res.OpsPerSec, res.Errors)
+	}
+	if res.FirstError != "" {
+		p.printf("first err  %s\n", res.FirstError)
+	}
+	lat := func(name string, l Latency) {
+		p.printf("%-10s p50 %s  p99 %s  p99.9 %s  max %s  mean %s\n", name,
+			ms(l.P50Us), ms(l.P99Us), ms(l.P999Us), ms(l.MaxUs), ms(l.MeanUs))
+	}
+	lat("latency", res.Latency)
+	for _, op := range []string{"create", "delete", "getData", "setData"} {
+		if l, ok := res.ByOp[op]; ok {
+			lat("  "+op, l)
+		}
+	}
+	p.printf("client CPU %.2f s (%.0f%% of a core), %.1f ms per 1k ops\n",
+		res.ClientCPUSeconds, res.ClientCPUPercent, res.ClientCPUMsPer1kOps)
+	if s := res.ServerProc; s != nil {
+		p.printf("server CPU %.2f s (%.0f%% of a core), %.1f ms per 1k ops; RSS %.1f MiB (peak %.1f MiB)\n",
+			s.CPUSeconds, s.CPUPercent, s.CPUMsPer1kOps, mib(s.RSSBytes), mib(s.PeakRSSBytes))
+	}
+	if c := res.Cleanup; c != nil {
+		p.printf("cleanup    deleted %d znodes in %.2f s\n", c.Deleted, c.Seconds)
+	} else {
+		p.printf("kept       %s\n", res.Run)
+	}
+	return p.err
+}
+
+func ms(us float64) string { return fmt.Sprintf("%.3f ms", us/1e3) }
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// errWriter keeps the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (p *errWriter) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}

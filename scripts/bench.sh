@@ -1,0 +1,477 @@
+#!/usr/bin/env bash
+# bench.sh — Warren and Apache ZooKeeper 3.8 side by side on this machine;
+# writes docs/benchmarks.md. Run through `make bench` (which builds bin/warren
+# and installs ZooKeeper first).
+#
+# Both servers run standalone on loopback with the same zoo.cfg settings
+# (tickTime, forceSync left at its default "yes", data directories side by
+# side on the same disk, every four-letter word allowed), and one client —
+# `warren bench` — drives both, alternating between them round by round:
+#
+#   1. machine facts and the disk's fsync latency (dd oflag=dsync);
+#   2. create, set, get and mixed, ROUNDS times each against each server
+#      (CONNS connections x INFLIGHT requests in flight, VALUE-byte values),
+#      with the servers' CPU time per operation read from /proc;
+#   3. memory: a fresh server of each kind gets POPULATE znodes of VALUE
+#      bytes; then ZooKeeper's heap after a full GC (jcmd), Warren's heap
+#      figures from mntr (any *heap* key), and both resident set sizes;
+#   4. startup: exec to the first "imok" answer to ruok, STARTUP_RUNS times
+#      on a fresh data directory, median.
+#
+# docs/benchmarks.md is written only when every step succeeded for both
+# servers. If one server cannot run (a clear message says which and why),
+# the partial report goes to $BENCH_PARTIAL_OUT instead and the script
+# fails. BENCH_SERVERS=zookeeper asks for a ZooKeeper-only dry run on purpose
+# (partial report, exit 0).
+#
+# Settings (environment): BENCH_ROUNDS (3), BENCH_DURATION (10s),
+# BENCH_WARMUP (2s), BENCH_CONNS (4), BENCH_INFLIGHT (16), BENCH_VALUE (100),
+# BENCH_KEYS (1000), BENCH_POPULATE (1000000), BENCH_STARTUP_RUNS (7),
+# BENCH_SERVERS ("zookeeper warren"), ZK_HEAP_MB (1000, the heap
+# ZooKeeper's own zkServer.sh gives it), BENCH_WORKLOADS
+# ("create set get mixed"), BENCH_DIR (parent of the scratch directory:
+# /var/tmp, a disk, not a tmpfs), BENCH_OUT (docs/benchmarks.md),
+# BENCH_PARTIAL_OUT (/tmp/warren-bench-partial.md), WARREN (bin/warren),
+# BENCH_CLIENT (the client command; default "$WARREN bench").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${BENCH_ROUNDS:-3}
+DURATION=${BENCH_DURATION:-10s}
+WARMUP=${BENCH_WARMUP:-2s}
+CONNS=${BENCH_CONNS:-4}
+INFLIGHT=${BENCH_INFLIGHT:-16}
+VALUE=${BENCH_VALUE:-100}
+KEYS=${BENCH_KEYS:-1000}
+POPULATE=${BENCH_POPULATE:-1000000}
+STARTUP_RUNS=${BENCH_STARTUP_RUNS:-7}
+SERVERS=${BENCH_SERVERS:-zookeeper warren}
+WORKLOADS=${BENCH_WORKLOADS:-create set get mixed}
+ZK_HEAP_MB=${ZK_HEAP_MB:-1000}
+TICK=2000
+OUT=${BENCH_OUT:-docs/benchmarks.md}
+PARTIAL_OUT=${BENCH_PARTIAL_OUT:-/tmp/warren-bench-partial.md}
+WARREN=${WARREN:-bin/warren}
+read -r -a CLIENT <<<"${BENCH_CLIENT:-$WARREN bench}"
+ZK_CP="/etc/zookeeper/conf:/usr/share/java/*"
+
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+
+install_pkgs() {
+	command -v apt-get >/dev/null 2>&1 || die "missing $*, and no apt-get to install it: install it by hand"
+	local sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null 2>&1 || die "missing $*: run as root or install it by hand"
+		sudo=(sudo)
+	fi
+	log "installing $*"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+command -v java >/dev/null 2>&1 && [ -r /usr/share/java/zookeeper.jar ] ||
+	die "Apache ZooKeeper 3.8 and java are missing: run scripts/test-deps.sh (make bench does)"
+command -v jq >/dev/null 2>&1 || install_pkgs jq
+# jcmd (heap after a full GC) ships with the JDK, not the JRE.
+command -v jcmd >/dev/null 2>&1 || install_pkgs default-jdk-headless
+[ -x "${CLIENT[0]}" ] || command -v "${CLIENT[0]}" >/dev/null 2>&1 ||
+	die "the client ${CLIENT[*]} is missing: run make build (make bench does)"
+
+mkdir -p "${BENCH_DIR:-/var/tmp}"
+WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/warren-bench.XXXXXX")
+RES=$WORK/results
+mkdir -p "$RES"
+declare -A PID=() PORT=() FAILED=()
+cleanup() {
+	local s
+	for s in "${!PID[@]}"; do stop_server "$s"; done
+	if [ -z "${BENCH_KEEP_WORK:-}" ]; then rm -rf "$WORK"; else log "scratch directory kept: $WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- helpers
+
+# free_port prints a loopback TCP port nobody listens on, in 20000-40000.
+free_port() {
+	local p i
+	for i in $(seq 1 200); do
+		p=$((20000 + RANDOM % 20000))
+		if ! ss -Htln "sport = :$p" | grep -q . && ! [[ " ${PORT[*]} " == *" $p "* ]]; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+# ask PORT WORD prints the server's answer to a four-letter word.
+ask() {
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf '%s' "$2" >&3
+		IFS= read -r -d '' -t 5 a <&3 || true
+		printf '%s' "$a"
+	) 2>/dev/null
+}
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
+
+# write_cfg KIND DIR PORT writes the zoo.cfg both servers read.
+write_cfg() {
+	local kind=$1 dir=$2 port=$3
+	mkdir -p "$dir/data"
+	cat >"$dir/zoo.cfg" <<-EOF
+		tickTime=$TICK
+		initLimit=10
+		syncLimit=5
+		dataDir=$dir/data
+		clientPort=$port
+		clientPortAddress=127.0.0.1
+		maxClientCnxns=0
+		4lw.commands.whitelist=*
+		admin.enableServer=false
+	EOF
+}
+
+# launch KIND DIR PORT starts a server in the background and sets PID[KIND].
+launch() {
+	local kind=$1 dir=$2 port=$3
+	case $kind in
+	zookeeper)
+		java "-Xmx${ZK_HEAP_MB}m" -cp "$ZK_CP" "-Dzookeeper.log.dir=$dir" \
+			org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
+		;;
+	warren)
+		"$WARREN" server --config "$dir/zoo.cfg" >"$dir/server.log" 2>&1 &
+		;;
+	esac
+	PID[$kind]=$!
+	PORT[$kind]=$port
+}
+
+# start_server KIND NAME starts a fresh server in $WORK/NAME and waits until
+# it takes sessions; on failure it says why and returns 1.
+start_server() {
+	local kind=$1 dir=$WORK/$2 port ans i
+	port=$(free_port)
+	write_cfg "$kind" "$dir" "$port"
+	launch "$kind" "$dir" "$port"
+	for i in $(seq 1 600); do
+		if ! kill -0 "${PID[$kind]}" 2>/dev/null; then
+			log "$kind FAILED to start (exited); last lines of $dir/server.log:"
+			tail -n 20 "$dir/server.log" | sed 's/^/    /' >&2
+			unset "PID[$kind]"
+			return 1
+		fi
+		# ruok answers before ZooKeeper takes sessions; srvr does not.
+		ans=$(ask "$port" srvr)
+		if [[ $ans == *"Mode: "* ]]; then
+			log "$kind serving on 127.0.0.1:$port (pid ${PID[$kind]})"
+			return 0
+		fi
+		sleep 0.1
+	done
+	log "$kind FAILED to start: no srvr answer with a Mode within 60 s; last lines of $dir/server.log:"
+	tail -n 20 "$dir/server.log" | sed 's/^/    /' >&2
+	stop_server "$kind"
+	return 1
+}
+
+stop_server() {
+	local kind=$1 pid=${PID[$1]:-} i
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "PID[$kind]"
+}
+
+# client KIND OUTFILE ARGS... runs the bench client against KIND.
+client() {
+	local kind=$1 out=$2
+	shift 2
+	"${CLIENT[@]}" --server "127.0.0.1:${PORT[$kind]}" --label "$kind" --server-pid "${PID[$kind]}" \
+		--conns "$CONNS" --inflight "$INFLIGHT" --value-size "$VALUE" --json --quiet "$@" >"$out.tmp" 2>"$out.err" &&
+		mv "$out.tmp" "$out"
+}
+
+# fail KIND WHY records the first failure of a server and says it.
+fail() {
+	[ -n "${FAILED[$1]:-}" ] || FAILED[$1]=$2
+	log "$1 FAILED: $2"
+}
+
+# ---------------------------------------------------------------- 1. machine
+
+log "scratch directory $WORK"
+CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+MEM_GB=$(awk '/^MemTotal/ {printf "%.1f", $2/1048576}' /proc/meminfo)
+DISK=$(df -P "$WORK" | awk 'NR==2 {print $1}')
+FS=$(stat -f -c %T "$WORK")
+JAVA_VERSION=$(java -version 2>&1 | head -n1)
+GO_VERSION=$(go version 2>/dev/null | awk '{print $3}' || true)
+CMDLINE="$(env | grep -E '^(BENCH_[A-Z_]+|ZK_HEAP_MB|WARREN)=' | grep -v '^BENCH_CLIENT=' | sort | tr '\n' ' ' || true)make bench"
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || COMMIT="$COMMIT (with uncommitted changes)"
+
+# fsync latency: 1000 synchronous 4 KiB writes.
+dd if=/dev/zero of="$WORK/fsync.test" bs=4k count=1000 oflag=dsync 2>"$WORK/dd.out" >/dev/null
+DD_SECONDS=$(awk '/copied/ {for (i=1;i<=NF;i++) if ($i ~ /^s,?$/) print $(i-1)}' "$WORK/dd.out" | tr , . | head -n1)
+FSYNC_US=$(awk -v s="$DD_SECONDS" 'BEGIN {printf "%.0f", s*1e6/1000}')
+rm -f "$WORK/fsync.test"
+log "fsync latency ${FSYNC_US} µs per 4 KiB write (dd oflag=dsync)"
+
+# ---------------------------------------------------------------- 2. throughput
+
+for kind in $SERVERS; do
+	start_server "$kind" "$kind-throughput" || fail "$kind" "cannot start the server; its throughput runs are skipped"
+done
+order=($SERVERS)
+for round in $(seq 1 "$ROUNDS"); do
+	for wl in $WORKLOADS; do
+		for kind in "${order[@]}"; do
+			[ -z "${FAILED[$kind]:-}" ] || continue
+			log "round $round/$ROUNDS: $wl against $kind"
+			if ! client "$kind" "$RES/$wl-$kind-$round.json" --workload "$wl" --duration "$DURATION" \
+				--warmup "$WARMUP" --keys "$KEYS"; then
+				fail "$kind" "$wl run failed: $(tail -n 3 "$RES/$wl-$kind-$round.json.err" | tr '\n' ' ')"
+				continue
+			fi
+			errs=$(jq .errors "$RES/$wl-$kind-$round.json")
+			[ "$errs" = 0 ] || fail "$kind" "$wl run had $errs error replies: $(jq -r .first_error "$RES/$wl-$kind-$round.json")"
+		done
+	done
+	# Alternate which server goes first.
+	order=($(printf '%s\n' "${order[@]}" | tac))
+done
+for kind in $SERVERS; do stop_server "$kind"; done
+
+# ---------------------------------------------------------------- 3. memory
+
+heap_used_kb() { # ZooKeeper's heap in use after a full GC, in KiB
+	jcmd "$1" GC.run >/dev/null
+	jcmd "$1" GC.heap_info | awk '/heap/ && /used/ {for (i=1;i<=NF;i++) if ($i=="used") {gsub(/[^0-9]/,"",$(i+1)); print $(i+1); exit}}'
+}
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+mntr_heap() { # Warren's mntr lines mentioning heap, as "key=value" words
+	ask "$1" mntr | awk 'tolower($1) ~ /heap/ {printf "%s=%s ", $1, $2}'
+}
+
+for kind in $SERVERS; do
+	[ -z "${FAILED[$kind]:-}" ] || continue
+	start_server "$kind" "$kind-memory" || { fail "$kind" "cannot start the server for the memory run"; continue; }
+	pid=${PID[$kind]}
+	if [ "$kind" = zookeeper ]; then echo "$(heap_used_kb "$pid")" >"$RES/mem-$kind-heap-empty"; else mntr_heap "${PORT[$kind]}" >"$RES/mem-$kind-heap-empty"; fi
+	rss_kb "$pid" >"$RES/mem-$kind-rss-empty"
+	log "populating $kind with $POPULATE znodes"
+	if ! client "$kind" "$RES/populate-$kind.json" --workload populate --count "$POPULATE" --keep; then
+		fail "$kind" "populate failed: $(tail -n 3 "$RES/populate-$kind.json.err" | tr '\n' ' ')"
+		stop_server "$kind"
+		continue
+	fi
+	errs=$(jq .errors "$RES/populate-$kind.json")
+	[ "$errs" = 0 ] || fail "$kind" "populate had $errs error replies: $(jq -r .first_error "$RES/populate-$kind.json")"
+	if [ "$kind" = zookeeper ]; then heap_used_kb "$pid" >"$RES/mem-$kind-heap"; else mntr_heap "${PORT[$kind]}" >"$RES/mem-$kind-heap"; fi
+	rss_kb "$pid" >"$RES/mem-$kind-rss"
+	awk '/^VmHWM/ {print $2}' "/proc/$pid/status" >"$RES/mem-$kind-hwm"
+	stop_server "$kind"
+	rm -rf "$WORK/$kind-memory"
+done
+
+# ---------------------------------------------------------------- 4. startup
+
+for kind in $SERVERS; do
+	[ -z "${FAILED[$kind]:-}" ] || continue
+	: >"$RES/startup-$kind"
+	for i in $(seq 1 "$STARTUP_RUNS"); do
+		dir=$WORK/$kind-startup-$i
+		port=$(free_port)
+		write_cfg "$kind" "$dir" "$port"
+		t0=$(now_us)
+		launch "$kind" "$dir" "$port"
+		ok=
+		while kill -0 "${PID[$kind]}" 2>/dev/null; do
+			if [ "$(ask "$port" ruok)" = imok ]; then
+				ok=1
+				break
+			fi
+			[ $(($(now_us) - t0)) -lt 60000000 ] || break
+			sleep 0.005
+		done
+		t1=$(now_us)
+		stop_server "$kind"
+		rm -rf "$dir"
+		if [ -z "$ok" ]; then
+			fail "$kind" "startup run $i: no imok (log: $dir/server.log)"
+			break
+		fi
+		echo $(((t1 - t0) / 1000)) >>"$RES/startup-$kind"
+	done
+done
+
+# ---------------------------------------------------------------- report
+
+# median_run WORKLOAD KIND prints the result file whose ops/s is the median.
+median_run() {
+	local f
+	for f in "$RES/$1-$2-"*.json; do
+		[ -e "$f" ] && echo "$(jq .ops_per_sec "$f") $f"
+	done | sort -n | awk '{a[NR]=$2} END {if (NR) print a[int((NR+1)/2)]}'
+}
+ops_range() {
+	local f
+	for f in "$RES/$1-$2-"*.json; do [ -e "$f" ] && jq .ops_per_sec "$f"; done |
+		sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {if (NR) printf "%.0f–%.0f", lo, hi}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0 && a != "") printf "%.2f×", a/b; else print "n/a"}'; }
+mib_of_kb() { awk -v k="$1" 'BEGIN {if (k != "") printf "%.0f MiB", k/1024; else print "n/a"}'; }
+
+declare -A OPS=() P99=() SCPU=()
+report() {
+	local wl kind f
+	cat <<-EOF
+		# Benchmarks: Warren and Apache ZooKeeper 3.8
+
+		Produced by \`make bench\` (scripts/bench.sh) at commit $COMMIT on $(date -u +%Y-%m-%d).
+		Both servers standalone on loopback, one client (\`warren bench\`) driving both, runs
+		alternating between servers; each figure is from the run with the median throughput
+		of $ROUNDS (the range of all $ROUNDS is shown). The machine is shared between client and servers,
+		so client CPU is reported too.
+
+		Exact command:
+
+		\`\`\`sh
+		$CMDLINE
+		\`\`\`
+
+		Settings: $CONNS connections × $INFLIGHT requests in flight, $VALUE-byte values, $KEYS keys for
+		set/get/mixed (mixed: 90% getData, 10% setData), ${WARMUP} warm-up then ${DURATION} measured.
+		Same zoo.cfg for both: tickTime=$TICK, forceSync default (yes), data directories side by side on
+		$DISK ($FS), every four-letter word allowed. ZooKeeper: \`java -Xmx${ZK_HEAP_MB}m\` (zkServer.sh's
+		default heap), ZooKeeperServerMain. Warren: \`warren server --config zoo.cfg\`.
+
+		## Machine
+
+		| | |
+		|---|---|
+		| CPU | $CPU_MODEL, $(nproc) cores |
+		| memory | $MEM_GB GiB |
+		| kernel | $(uname -r) |
+		| disk | $DISK ($FS), fsync latency ${FSYNC_US} µs (1000 × 4 KiB \`dd oflag=dsync\`) |
+		| Java | $JAVA_VERSION |
+		| Go | ${GO_VERSION:-unknown} |
+
+	EOF
+	for wl in $WORKLOADS; do
+		echo "## $wl"
+		echo
+		echo "| server | ops/s | range | p50 ms | p99 ms | p99.9 ms | server CPU ms / 1k ops | server CPU % | client CPU ms / 1k ops | client CPU % | errors |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		for kind in $SERVERS; do
+			f=$(median_run "$wl" "$kind")
+			if [ -z "$f" ]; then
+				echo "| $kind | failed | | | | | | | | | |"
+				continue
+			fi
+			OPS[$wl-$kind]=$(jq .ops_per_sec "$f")
+			P99[$wl-$kind]=$(jq .latency.p99_us "$f")
+			SCPU[$wl-$kind]=$(jq '.server_process.cpu_ms_per_1k_ops // empty' "$f")
+			jq -r --arg k "$kind" --arg range "$(ops_range "$wl" "$kind")" '
+				def f(n): (n * 100 | round) / 100;
+				"| \($k) | \(.ops_per_sec | round) | \($range) | \(f(.latency.p50_us/1000)) | \(f(.latency.p99_us/1000)) | \(f(.latency.p999_us/1000)) | \(f(.server_process.cpu_ms_per_1k_ops)) | \(.server_process.cpu_percent | round) | \(f(.client_cpu_ms_per_1k_ops)) | \(.client_cpu_percent | round) | \(.errors) |"' "$f"
+		done
+		echo
+	done
+	if [[ " $SERVERS " == *" warren "* && " $SERVERS " == *" zookeeper "* ]]; then
+		echo "## Warren / ZooKeeper"
+		echo
+		echo "| workload | throughput | target | p99 latency (lower is better) | server CPU per op (lower is better) |"
+		echo "|---|---:|---:|---:|---:|"
+		for wl in $WORKLOADS; do
+			local target="—"
+			case $wl in create | set) target="≥ 2×" ;; get) target="≥ 1.5×" ;; esac
+			echo "| $wl | $(ratio "${OPS[$wl-warren]:-}" "${OPS[$wl-zookeeper]:-}") | $target | $(ratio "${P99[$wl-warren]:-}" "${P99[$wl-zookeeper]:-}") | $(ratio "${SCPU[$wl-warren]:-}" "${SCPU[$wl-zookeeper]:-}") |"
+		done
+		echo
+	fi
+	cat <<-EOF
+		## Memory: $POPULATE znodes of $VALUE bytes
+
+		A fresh server of each kind, then \`warren bench --workload populate --count $POPULATE --keep\`
+		($CONNS × $INFLIGHT pipelined creates, 1000 children per parent). ZooKeeper's heap is the
+		"used" figure of \`jcmd <pid> GC.heap_info\` right after \`jcmd <pid> GC.run\`; Warren's heap
+		figures are whatever its \`mntr\` reports with "heap" in the name. RSS is VmRSS from /proc.
+
+		| server | heap, empty | heap, populated | RSS, empty | RSS, populated | peak RSS | populate rate |
+		|---|---:|---:|---:|---:|---:|---:|
+	EOF
+	for kind in $SERVERS; do
+		f=$RES/populate-$kind.json
+		if [ ! -s "$f" ]; then
+			echo "| $kind | failed | | | | | |"
+			continue
+		fi
+		local he hp
+		if [ "$kind" = zookeeper ]; then
+			he=$(mib_of_kb "$(cat "$RES/mem-$kind-heap-empty" 2>/dev/null)")
+			hp=$(mib_of_kb "$(cat "$RES/mem-$kind-heap" 2>/dev/null)")
+		else
+			he=$(cat "$RES/mem-$kind-heap-empty" 2>/dev/null)
+			hp=$(cat "$RES/mem-$kind-heap" 2>/dev/null)
+			he=${he:-n/a (not in mntr)}
+			hp=${hp:-n/a (not in mntr)}
+		fi
+		echo "| $kind | $he | $hp | $(mib_of_kb "$(cat "$RES/mem-$kind-rss-empty")") | $(mib_of_kb "$(cat "$RES/mem-$kind-rss")") | $(mib_of_kb "$(cat "$RES/mem-$kind-hwm")") | $(jq '.ops_per_sec | round' "$f") creates/s |"
+	done
+	cat <<-EOF
+
+		## Startup
+
+		Time from exec of a fresh standalone server (empty data directory) to its first \`imok\`
+		answer to \`ruok\`, polled every 5 ms; $STARTUP_RUNS runs each.
+
+		| server | median ms | min ms | max ms |
+		|---|---:|---:|---:|
+	EOF
+	for kind in $SERVERS; do
+		f=$RES/startup-$kind
+		if [ ! -s "$f" ] || [ "$(wc -l <"$f")" -lt "$STARTUP_RUNS" ]; then
+			echo "| $kind | failed | | |"
+			continue
+		fi
+		echo "| $kind | $(median <"$f") | $(sort -n "$f" | head -n1) | $(sort -n "$f" | tail -n1) |"
+	done
+	if [ "${#FAILED[@]}" -gt 0 ]; then
+		echo
+		echo "## Failures"
+		echo
+		for kind in "${!FAILED[@]}"; do echo "- $kind: ${FAILED[$kind]}"; done
+	fi
+}
+
+complete=1
+for kind in zookeeper warren; do
+	[[ " $SERVERS " == *" $kind "* ]] && [ -z "${FAILED[$kind]:-}" ] || complete=
+done
+if [ -n "$complete" ]; then
+	mkdir -p "$(dirname "$OUT")"
+	report >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	log "wrote $OUT"
+	exit 0
+fi
+report >"$PARTIAL_OUT"
+if [ "${#FAILED[@]}" -gt 0 ]; then
+	die "not every server completed (${!FAILED[*]}); $OUT left unchanged, partial report in $PARTIAL_OUT"
+fi
+log "dry run with servers: $SERVERS; $OUT left unchanged, partial report in $PARTIAL_OUT"
