@@ -1,0 +1,140 @@
+package serve
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/warrenhq/warren/core/proto"
+	"github.com/warrenhq/warren/core/replica"
+)
+
+type eventKind uint8
+
+const (
+	evConnect eventKind = iota
+	evRequest
+	evDisconnect
+	evMalformed // a request whose body did not decode
+	evCall      // run a function on the loop goroutine (four-letter words, admin)
+)
+
+type event struct {
+	kind    eventKind
+	conn    replica.ConnID
+	ip      string
+	connect *proto.ConnectRequest
+	hdr     proto.RequestHeader
+	rec     proto.Record
+	call    func(r *replica.Replica)
+}
+
+// inbox is a multi-producer queue drained in batches by the loop.
+type inbox struct {
+	mu     sync.Mutex
+	events []event
+	spare  []event
+	wake   chan struct{}
+}
+
+func (q *inbox) init() { q.wake = make(chan struct{}, 1) }
+
+func (q *inbox) put(evs ...event) {
+	q.mu.Lock()
+	q.events = append(q.events, evs...)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *inbox) take() []event {
+	q.mu.Lock()
+	evs := q.events
+	q.events = q.spare[:0]
+	q.spare = nil
+	q.mu.Unlock()
+	return evs
+}
+
+func (q *inbox) recycle(evs []event) {
+	for i := range evs {
+		evs[i] = event{}
+	}
+	q.mu.Lock()
+	if q.spare == nil {
+		q.spare = evs[:0]
+	}
+	q.mu.Unlock()
+}
+
+// call runs fn on the loop goroutine and waits for it.
+func (s *Server) call(ctx context.Context, fn func(r *replica.Replica)) bool {
+	done := make(chan struct{})
+	s.inbox.put(event{kind: evCall, call: func(r *replica.Replica) { fn(r); close(done) }})
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.done:
+		return false
+	}
+}
+
+func (s *Server) tickInterval() time.Duration {
+	d := time.Duration(s.cfg.TickTime) * time.Millisecond / 4
+	if d > 250*time.Millisecond {
+		d = 250 * time.Millisecond
+	}
+	if d < 10*time.Millisecond {
+		d = 10 * time.Millisecond
+	}
+	return d
+}
+
+// loop owns the replica: every call into it happens here.
+func (s *Server) loop(ctx context.Context) {
+	ticker := time.NewTicker(s.tickInterval())
+	defer ticker.Stop()
+	r := s.rep
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			r.Tick(time.Now().UnixMilli())
+		case <-s.inbox.wake:
+			evs := s.inbox.take()
+			now := time.Now().UnixMilli()
+			for i := range evs {
+				ev := &evs[i]
+				switch ev.kind {
+				case evConnect:
+					r.Connect(ev.conn, ev.connect, ev.ip, now)
+				case evRequest:
+					r.Request(ev.conn, ev.hdr, ev.rec, now)
+				case evMalformed:
+					r.Malformed(ev.conn, ev.hdr, now)
+				case evDisconnect:
+					r.Disconnected(ev.conn)
+				case evCall:
+					ev.call(r)
+				}
+			}
+			s.inbox.recycle(evs)
+		}
+		s.commit(r)
+	}
+}
+
+// commit persists what the replica proposed and lets it apply. Standalone
+// without a write-ahead log, a proposal is durable as soon as it exists.
+func (s *Server) commit(r *replica.Replica) {
+	props := r.TakeProposals()
+	if len(props) == 0 {
+		return
+	}
+	r.Persisted(props[len(props)-1].Header.Zxid, time.Now().UnixMilli())
+}
