@@ -14,6 +14,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/warrenhq/warren/core/config"
@@ -30,6 +31,11 @@ type testServer struct {
 
 func startServer(t *testing.T, mutate func(c *config.Config)) *testServer {
 	t.Helper()
+	return startServerWithLogger(t, zaptest.NewLogger(t), mutate)
+}
+
+func startServerWithLogger(t *testing.T, log *zap.Logger, mutate func(c *config.Config)) *testServer {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir
@@ -44,7 +50,7 @@ func startServer(t *testing.T, mutate func(c *config.Config)) *testServer {
 	if mutate != nil {
 		mutate(cfg)
 	}
-	srv, err := New(cfg, zaptest.NewLogger(t))
+	srv, err := New(cfg, log)
 	require.NoError(t, err)
 	require.NoError(t, srv.Listen())
 	ctx, cancel := context.WithCancel(context.Background())
