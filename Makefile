@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= bin/warren
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-LDFLAGS   := -X github.com/warrenhq/warren/internal/buildinfo.Version=$(VERSION) -X github.com/warrenhq/warren/internal/buildinfo.Commit=$(COMMIT)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 TEST_TIMEOUT ?= 14m
 FUZZTIME  ?= 60s
 

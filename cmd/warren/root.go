@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/warrenhq/warren/internal/bench"
 	"go.uber.org/zap"
 
 	"github.com/warrenhq/warren/core/config"
@@ -80,6 +82,6 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.AddCommand(a.serverCommand(), a.statusCommand(), a.versionCommand())
+	root.AddCommand(a.serverCommand(), a.statusCommand(), a.versionCommand(), bench.Command())
 	return root
 }

@@ -12,6 +12,7 @@ import (
 
 // runServe is the production ServeFunc: core/serve's server.
 func runServe(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
+	serve.BuildVersion = currentBuild().Version
 	s, err := serve.New(cfg, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
