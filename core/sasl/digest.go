@@ -25,7 +25,20 @@
 // The client holds its other requests until the exchange ends. Feed each
 // token to Server.Step and send back what it returns; on an error, answer
 // ReplyHeader{xid, 0, AUTHFAILED (-115)} with SetSASLResponse{null token}
-// and close the connection.
+// and close the connection; the session is not closed and expires as after
+// any disconnect. A server with no JAAS configuration answers every sasl
+// request with err 0 and a null token and keeps the connection; the Java
+// client then reports AuthFailed locally but goes on working.
+//
+// # Identities
+//
+// A completed exchange adds Id{"sasl", user} to the connection's
+// identities. ZooKeeper also adds Id{"super", ""} (bypassing every ACL) when
+// user equals the value of a JVM property zookeeper.superUser or
+// zookeeper.superUser.<anything>. Independently, the sasl id "super" passes
+// every sasl ACL entry (MatchACL). The "sasl" scheme takes part in ACL
+// checks and ACL validation only when ZooKeeper's SASLAuthenticationProvider
+// is configured (authProvider.N in zoo.cfg); the id is added either way.
 package sasl
 
 import (
@@ -110,8 +123,8 @@ func NewServer(users map[string]string, nonce func() string) *Server {
 }
 
 // Step consumes the client's next token. The first call (the client sends
-// an empty token; a non-empty one is ignored, as by the JDK since version
-// 14) returns the challenge with done false. The second returns
+// an empty token; a non-empty one is ignored, as JDK 17's server does)
+// returns the challenge with done false. The second returns
 // "rspauth=…", done true and user, the authorization id to add to the
 // session as Id{"sasl", user}. Any error ends the exchange: the caller
 // answers AUTHFAILED and closes the connection.
