@@ -260,12 +260,16 @@ func zooKeeperDefaults() *Config {
 
 // Default returns Warren's embedded configuration, used when the server runs
 // without a zoo.cfg: ZooKeeper's defaults, except that the client port and
-// the AdminServer listen on 127.0.0.1 only and data lives under ./data.
+// the AdminServer listen on 127.0.0.1 only, every four-letter word is
+// enabled, and data lives under ./data.
 func Default() *Config {
 	c := zooKeeperDefaults()
 	c.DataDir = DefaultDataDir
 	c.ClientPortAddress = LoopbackAddress
 	c.Admin.ServerAddress = LoopbackAddress
+	// Bound to loopback only, every four-letter word is safe to answer, and
+	// health checks (ruok, mntr) work out of the box.
+	c.FourLetterWhitelist = []string{"*"}
 	c.resolve()
 	return c
 }

@@ -55,7 +55,7 @@ func TestDefault(t *testing.T) {
 	assert.Equal(t, 60, c.MaxClientCnxns)
 	assert.Equal(t, 6000, c.MinSessionTimeout)
 	assert.Equal(t, 60000, c.MaxSessionTimeout)
-	assert.Equal(t, []string{"srvr"}, c.FourLetterWhitelist)
+	assert.Equal(t, []string{"*"}, c.FourLetterWhitelist, "embedded defaults bind loopback only and enable every word")
 	assert.Equal(t, Admin{EnableServer: true, ServerAddress: "127.0.0.1", ServerPort: 2180,
 		CommandURL: "/commands", IdleTimeout: 30000}, c.Admin)
 	assert.Equal(t, 0xfffff, c.JuteMaxBuffer)
