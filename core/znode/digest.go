@@ -6,8 +6,9 @@ package znode
 // nodes were added, so equal trees have equal digests whatever their
 // history, and each change costs O(size of the changed node): a create
 // adds the child's two hashes and swaps the parent's stat hash, without
-// rehashing the parent's data. Both hashes are FNV-1a 64 (the algorithm of
-// hash/fnv, inlined to avoid allocation) passed through a 64-bit finalizer
+// rehashing the parent's data. Strings and data go through FNV-1a 64 (the
+// algorithm of hash/fnv, inlined to avoid allocation), numbers through a
+// word-at-a-time FNV-style step, and each hash ends in a 64-bit finalizer
 // so that sums of similar inputs do not cancel.
 
 const (
@@ -38,12 +39,13 @@ func hashBytes(h uint64, b []byte) uint64 {
 	return h
 }
 
-func hashUint64(h uint64, v uint64) uint64 {
-	for i := 0; i < 8; i++ {
-		h = (h ^ (v & 0xff)) * fnvPrime
-		v >>= 8
-	}
-	return h
+// hashWord folds a whole 64-bit value in one FNV-style step (xor, then
+// multiply by the FNV prime, then fold the high half down so later steps
+// and the final mix see every bit). Numeric fields go through this rather
+// than byte by byte: the stat hash runs on every create and delete.
+func hashWord(h uint64, v uint64) uint64 {
+	h = (h ^ v) * fnvPrime
+	return h ^ h>>32
 }
 
 // mix is the murmur3 64-bit finalizer.
@@ -66,25 +68,25 @@ func pathHash(path string) uint64 {
 func contentHash(ph uint64, data []byte, aclHash uint64) uint64 {
 	h := hashByte(ph, tagContent)
 	if data == nil {
-		h = hashUint64(h, ^uint64(0))
+		h = hashWord(h, ^uint64(0))
 	} else {
-		h = hashUint64(h, uint64(len(data)))
+		h = hashWord(h, uint64(len(data)))
 		h = hashBytes(h, data)
 	}
-	return mix(hashUint64(h, aclHash))
+	return mix(hashWord(h, aclHash))
 }
 
 // statHash covers every stored stat field.
 func statHash(ph uint64, n *node) uint64 {
 	h := hashByte(ph, tagStat)
-	h = hashUint64(h, uint64(n.czxid))
-	h = hashUint64(h, uint64(n.mzxid))
-	h = hashUint64(h, uint64(n.pzxid()))
-	h = hashUint64(h, uint64(n.ctime))
-	h = hashUint64(h, uint64(n.mtime))
-	h = hashUint64(h, uint64(n.owner))
-	h = hashUint64(h, uint64(uint32(n.version))|uint64(uint32(n.aversion))<<32)
-	h = hashUint64(h, uint64(uint32(n.cversion)))
+	h = hashWord(h, uint64(n.czxid))
+	h = hashWord(h, uint64(n.mzxid))
+	h = hashWord(h, uint64(n.pzxid()))
+	h = hashWord(h, uint64(n.ctime))
+	h = hashWord(h, uint64(n.mtime))
+	h = hashWord(h, uint64(n.owner))
+	h = hashWord(h, uint64(uint32(n.version))|uint64(uint32(n.aversion))<<32)
+	h = hashWord(h, uint64(uint32(n.cversion)))
 	return mix(h)
 }
 

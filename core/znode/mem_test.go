@@ -88,5 +88,49 @@ func TestMemoryPerNode(t *testing.T) {
 	const count, dataLen = 100_000, 100
 	perNode := measure(t, count, dataLen)
 	t.Logf("%.0f heap bytes per znode (%.0f beyond the data)", perNode, perNode-dataLen)
-	require.Less(t, perNode-dataLen, 260.0)
+	require.Less(t, perNode-dataLen, 220.0)
+}
+
+// BenchmarkApplyCreateDelete measures a create and a delete of a
+// sequential-style child under a parent that keeps 10,000 children.
+func BenchmarkApplyCreateDelete(b *testing.B) {
+	t := buildFlat(b, 10_000, 1, 100)
+	data := make([]byte, 100)
+	paths := make([]string, 1024)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/p0/bench-%010d", i)
+	}
+	zxid := int64(1 << 32)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		zxid++
+		p := paths[i%len(paths)]
+		i++
+		if r := t.Apply(Header{Zxid: zxid, Time: zxid, Type: proto.OpCreate},
+			&CreateTxn{Path: p, Data: data, ACL: proto.OpenACLUnsafe, ParentCversion: -1}); r.Err != proto.OK {
+			b.Fatal(r.Err)
+		}
+		zxid++
+		if r := t.Apply(Header{Zxid: zxid, Time: zxid, Type: proto.OpDelete}, &DeleteTxn{Path: p}); r.Err != proto.OK {
+			b.Fatal(r.Err)
+		}
+	}
+}
+
+// BenchmarkGet measures a data read with its Meta.
+func BenchmarkGet(b *testing.B) {
+	t := buildFlat(b, 100_000, 4, 100)
+	paths := make([]string, 1024)
+	for i := range paths {
+		paths[i] = fmt.Sprintf("/p%d/node-%010d", i%4, i*7)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, ok := t.Get(paths[i%len(paths)]); !ok {
+			b.Fatal("missing")
+		}
+		i++
+	}
 }

@@ -5,8 +5,9 @@
 // changes watchers must hear about; an incrementally maintained digest of
 // the whole tree; and the path rules shared with request preparation.
 //
-// The package is pure: no I/O, clocks, goroutines or randomness. Tree is not
-// safe for concurrent use; its owner serializes reads and Apply.
+// The package is pure: no I/O, clocks or goroutines, and its results never
+// depend on randomness. Tree is not safe for concurrent use: reads may run
+// concurrently with each other, but not with Apply.
 package znode
 
 import (
@@ -84,8 +85,10 @@ func (n *node) removeChild(c *node) {
 	n.kids.list = l
 }
 
-// kind classifies a stored ephemeralOwner as ZooKeeper's EphemeralType does
-// (with extended types enabled).
+// ownerKind classifies a stored ephemeralOwner as ZooKeeper's EphemeralType
+// does with extended types enabled. An owner with the 0xFF marker but an
+// unknown extended type counts as a session, as it does in ZooKeeper with
+// extended types disabled.
 type ownerKind uint8
 
 const (
