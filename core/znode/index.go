@@ -89,13 +89,17 @@ func (tb *indexTable) put(h uint64, n *node) {
 	tb.slots[i] = n
 }
 
-// remove deletes n, which must be present.
+// remove deletes n, which must be present (it panics otherwise: the tree
+// is corrupt).
 func (x *index) remove(n *node) {
 	h := x.hash(n.path)
 	tb := &x.tabs[h>>indexShift]
 	mask := uint64(len(tb.slots) - 1)
 	i := h & mask
 	for tb.slots[i] != n {
+		if tb.ctrl[i] == 0 {
+			panic("znode: removing a node that is not indexed: " + n.path)
+		}
 		i = (i + 1) & mask
 	}
 	// Backward shift: pull later members of the probe run into the hole
