@@ -194,6 +194,11 @@ type Config struct {
 	SkipACL              bool   // zookeeper.skipACL=yes
 	ReadOnlyMode         bool   // readonlymode.enabled
 	JAASConfig           string // java.security.auth.login.config (path)
+	// SASL (DIGEST-MD5 users come from the JAAS file's server section).
+	SASLServerSection string            // zookeeper.sasl.serverconfig (default "Server")
+	SASLSuperPassword string            // zookeeper.SASLAuthenticationProvider.superPassword
+	SuperUsers        []string          // zookeeper.superUser and zookeeper.superUser.*: SASL users who get the super id
+	AuthProviders     map[string]string // zookeeper.authProvider.N = class name
 
 	GlobalOutstandingLimit int
 	PreAllocSize           int64 // kilobytes
@@ -251,6 +256,8 @@ func zooKeeperDefaults() *Config {
 		PeerType:                 RoleParticipant,
 		StandaloneEnabled:        true,
 		MetricsProviderConfig:    map[string]string{},
+		SASLServerSection:        "Server",
+		AuthProviders:            map[string]string{},
 		ContainerCheckIntervalMs: DefaultContainerCheckIntervalMs,
 		ContainerMaxPerMinute:    DefaultContainerMaxPerMinute,
 		LogFormat:                LogFormatConsole,
@@ -484,4 +491,15 @@ func checkHost(h string) error {
 		return bad // digits and dots only, but not an IPv4 address
 	}
 	return nil
+}
+
+// SASLACLEnabled reports whether the sasl ACL scheme is registered: as in
+// ZooKeeper, only when an authProvider.N names SASLAuthenticationProvider.
+func (c *Config) SASLACLEnabled() bool {
+	for _, cls := range c.AuthProviders {
+		if strings.HasSuffix(cls, ".SASLAuthenticationProvider") || cls == "SASLAuthenticationProvider" {
+			return true
+		}
+	}
+	return false
 }

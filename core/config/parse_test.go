@@ -123,8 +123,9 @@ func TestParseKafkaConfig(t *testing.T) {
 	assert.False(t, c.Admin.EnableServer)
 	assert.Equal(t, []string{"conf", "mntr", "ruok", "srvr"}, c.FourLetterWhitelist)
 	assert.Equal(t, 24, c.AutopurgePurgeInterval)
+	assert.True(t, c.SASLACLEnabled(), "authProvider.1=...SASLAuthenticationProvider registers the sasl scheme")
 	assert.Equal(t, []string{
-		"warn testdata/kafka.cfg: TLS and SASL settings are not supported yet and are ignored: authProvider.1, requireClientAuthScheme",
+		"warn testdata/kafka.cfg: TLS and SASL settings are not supported yet and are ignored: requireClientAuthScheme",
 		"info testdata/kafka.cfg: ZooKeeper settings accepted but not acted on: jaasLoginRenew, kerberos.removeHostFromPrincipal, kerberos.removeRealmFromPrincipal",
 	}, warningStrings(w))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/warrenhq/warren/core/acl"
 	"github.com/warrenhq/warren/core/prep"
 	"github.com/warrenhq/warren/core/proto"
+	"github.com/warrenhq/warren/core/sasl"
 	"github.com/warrenhq/warren/core/session"
 	"github.com/warrenhq/warren/core/watch"
 	"github.com/warrenhq/warren/core/znode"
@@ -51,9 +52,22 @@ type Config struct {
 	SuperDigest         string // "super:<base64 sha1>"
 	ReconfigEnabled     bool
 
+	// SASL enables DIGEST-MD5 authentication (opcode 102); nil answers
+	// every SASL request with an empty token, as ZooKeeper does without a
+	// JAAS configuration.
+	SASL *SASLConfig
+
 	ContainerCheckIntervalMs int64 // 0 disables the reaper
 	ContainerMaxPerMinute    int
 	ContainerMaxNeverUsedMs  int64
+}
+
+// SASLConfig holds the DIGEST-MD5 users (from the JAAS server section) and
+// the nonce source; injecting it keeps the replica deterministic.
+type SASLConfig struct {
+	Users      map[string]string
+	SuperUsers []string // authenticated users that also get the super id
+	Nonce      func() string
 }
 
 // Proposal is a prepared transaction waiting to be persisted.
@@ -84,12 +98,14 @@ type conn struct {
 	id        ConnID
 	session   int64
 	ip        string
-	ids       []proto.Id
-	readOnly  bool // the client sent the readOnly flag byte
+	added     []proto.Id // authenticated ids in the order they were added
+	ids       []proto.Id // the same, in ZooKeeper's iteration order (see zkOrder)
+	readOnly  bool       // the client sent the readOnly flag byte
 	connected bool
 	queue     []*item
 	head      int
 	closing   bool
+	sasl      *sasl.Server
 }
 
 type proposal struct {
@@ -216,7 +232,7 @@ func (r *Replica) nextHeader(sessionID int64, xid int32, op proto.OpCode, nowMs 
 // Connect handles a ConnectRequest on a new connection from remoteIP.
 func (r *Replica) Connect(c ConnID, req *proto.ConnectRequest, remoteIP string, nowMs int64) {
 	cn := &conn{id: c, ip: remoteIP, readOnly: req.HasReadOnly}
-	cn.ids = []proto.Id{acl.IPID(remoteIP)}
+	cn.addIDs(acl.IPID(remoteIP))
 	r.conns[c] = cn
 	if req.LastZxidSeen > r.lastApplied {
 		// The client has seen a newer state than ours: it must try another
@@ -284,6 +300,9 @@ func (r *Replica) Request(c ConnID, hdr proto.RequestHeader, rec proto.Record, n
 	switch hdr.Type {
 	case proto.OpAuth:
 		r.auth(cn, hdr, rec)
+		return
+	case proto.OpSASL:
+		r.saslStep(cn, hdr, rec)
 		return
 	case proto.OpMulti:
 		m, _ := rec.(*proto.MultiRequest)
@@ -406,13 +425,59 @@ func (r *Replica) auth(cn *conn, hdr proto.RequestHeader, rec proto.Record) {
 		r.sink.Close(cn.id)
 		return
 	}
-	for _, id := range ids {
-		if !hasID(cn.ids, id) {
-			cn.ids = append(cn.ids, id)
-		}
-	}
+	cn.addIDs(ids...)
 	r.sink.Send(cn.id, proto.ReplyHeader{Xid: hdr.Xid, Zxid: 0, Err: proto.OK}, nil)
 	r.stats.Sent++
+}
+
+// saslStep runs one DIGEST-MD5 step. Like ZooKeeper it answers at once
+// with zxid 0; a failure answers AUTHFAILED and closes the connection (the
+// session lives on and expires as after any disconnect).
+func (r *Replica) saslStep(cn *conn, hdr proto.RequestHeader, rec proto.Record) {
+	req, _ := rec.(*proto.GetSASLRequest)
+	if r.cfg.SASL == nil {
+		r.sink.Send(cn.id, proto.ReplyHeader{Xid: hdr.Xid, Zxid: 0, Err: proto.OK}, &proto.SetSASLResponse{})
+		r.stats.Sent++
+		return
+	}
+	if cn.sasl == nil {
+		cn.sasl = sasl.NewServer(r.cfg.SASL.Users, r.cfg.SASL.Nonce)
+	}
+	var token []byte
+	if req != nil {
+		token = req.Token
+	}
+	reply, done, user, err := cn.sasl.Step(token)
+	if err != nil {
+		r.sink.Send(cn.id, proto.ReplyHeader{Xid: hdr.Xid, Zxid: 0, Err: proto.ErrAuthFailed}, &proto.SetSASLResponse{})
+		r.stats.Sent++
+		cn.closing = true
+		r.dropConn(cn.id)
+		r.sink.Close(cn.id)
+		return
+	}
+	if done {
+		ids := []proto.Id{{Scheme: sasl.Scheme, ID: user}}
+		for _, su := range r.cfg.SASL.SuperUsers {
+			if su == user {
+				ids = append(ids, proto.Id{Scheme: "super", ID: ""})
+			}
+		}
+		cn.addIDs(ids...)
+	}
+	r.sink.Send(cn.id, proto.ReplyHeader{Xid: hdr.Xid, Zxid: 0, Err: proto.OK}, &proto.SetSASLResponse{Token: reply})
+	r.stats.Sent++
+}
+
+// addIDs adds authenticated ids (a set: duplicates are ignored) and
+// refreshes their ZooKeeper-ordered view.
+func (cn *conn) addIDs(ids ...proto.Id) {
+	for _, id := range ids {
+		if !hasID(cn.added, id) {
+			cn.added = append(cn.added, id)
+		}
+	}
+	cn.ids = zkOrder(cn.added)
 }
 
 func hasID(ids []proto.Id, id proto.Id) bool {

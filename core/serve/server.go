@@ -93,7 +93,12 @@ func (s *Server) replicaConfig() (replica.Config, error) {
 		return replica.Config{}, fmt.Errorf("serve: session secret: %w", err)
 	}
 	c := s.cfg
+	saslCfg, err := loadSASL(c)
+	if err != nil {
+		return replica.Config{}, err
+	}
 	return replica.Config{
+		SASL:                     saslCfg,
 		TickMs:                   int64(c.TickTime),
 		MinSessionTimeoutMs:      int32(c.MinSessionTimeout),
 		MaxSessionTimeoutMs:      int32(c.MaxSessionTimeout),

@@ -304,11 +304,19 @@ var scripts = []script{
 			"set /wt/p1 x",
 			"removewatches /wt -a",
 			"set /wt y",
+			// Two ZooKeeper 3.8.0 bugs that Warren does not copy (it
+			// behaves as 3.9 does; docs/compatibility.md) are kept out of
+			// this script: a one-shot watch (get -w) on a path holding a
+			// persistent watch of the same connection replaces the
+			// persistent registration, and `removewatches -d` on such a
+			// path drops the persistent watch on the server although it
+			// answers "No such watcher". So one-shot watches and
+			// removewatches -d/-c are exercised on other paths.
 			"addWatch -m PERSISTENT_RECURSIVE /wt/p1",
-			"get -w /wt/p1",
 			"set /wt/p1 y",
-			"removewatches /wt/p1 -d",
+			"create /wt/p1/deep",
 			"set /wt/p1 z",
+			"delete /wt/p1/deep",
 			"removewatches /wt/p1 -a",
 			"set /wt/p1 w",
 			"ls -w /wt",
