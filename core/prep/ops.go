@@ -36,10 +36,10 @@ import (
 // fails with ErrUnimplemented, a body of the wrong type with
 // ErrMarshallingError.
 //
-// The transaction shares the request's data and ACL slices.
+// The transaction shares the request's data slice.
 func (p *Preparer) Prepare(h znode.Header, req any, s Session) (znode.Txn, proto.Code) {
 	if h.Type == proto.OpMulti {
-		m, ok := req.(*proto.MultiRequest)
+		m, ok := as[proto.MultiRequest](req)
 		if !ok {
 			return errorTxn(proto.ErrMarshallingError)
 		}
@@ -63,22 +63,28 @@ func errorTxn(code proto.Code) (znode.Txn, proto.Code) {
 func multiOp(t proto.OpCode, req proto.Record) bool {
 	switch t {
 	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer:
-		_, ok := req.(*proto.CreateRequest)
+		_, ok := as[proto.CreateRequest](req)
 		return ok
 	case proto.OpCreateTTL:
-		_, ok := req.(*proto.CreateTTLRequest)
+		_, ok := as[proto.CreateTTLRequest](req)
 		return ok
 	case proto.OpDelete:
-		_, ok := req.(*proto.DeleteRequest)
+		_, ok := as[proto.DeleteRequest](req)
 		return ok
 	case proto.OpSetData:
-		_, ok := req.(*proto.SetDataRequest)
+		_, ok := as[proto.SetDataRequest](req)
 		return ok
 	case proto.OpCheck:
-		_, ok := req.(*proto.CheckVersionRequest)
+		_, ok := as[proto.CheckVersionRequest](req)
 		return ok
 	}
 	return false
+}
+
+// as returns req as a non-nil *T.
+func as[T any](req any) (*T, bool) {
+	r, ok := req.(*T)
+	return r, ok && r != nil
 }
 
 func (p *Preparer) prepareMulti(h znode.Header, m *proto.MultiRequest, s Session) (znode.Txn, proto.Code) {
@@ -114,43 +120,43 @@ func (p *Preparer) prepareMulti(h znode.Header, m *proto.MultiRequest, s Session
 func (b *batch) op(t proto.OpCode, req any, s Session) (znode.Txn, proto.Code) {
 	switch t {
 	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer:
-		r, ok := req.(*proto.CreateRequest)
+		r, ok := as[proto.CreateRequest](req)
 		if !ok {
 			return nil, proto.ErrMarshallingError
 		}
 		return b.create(t, r.Path, r.Data, r.ACL, r.Flags, -1, s)
 	case proto.OpCreateTTL:
-		r, ok := req.(*proto.CreateTTLRequest)
+		r, ok := as[proto.CreateTTLRequest](req)
 		if !ok {
 			return nil, proto.ErrMarshallingError
 		}
 		return b.create(t, r.Path, r.Data, r.ACL, r.Flags, r.TTL, s)
 	case proto.OpDelete:
-		r, ok := req.(*proto.DeleteRequest)
+		r, ok := as[proto.DeleteRequest](req)
 		if !ok {
 			return nil, proto.ErrMarshallingError
 		}
 		return b.delete(r.Path, r.Version, s)
 	case proto.OpDeleteContainer:
-		r, ok := req.(*proto.DeleteRequest)
+		r, ok := as[proto.DeleteRequest](req)
 		if !ok {
 			return nil, proto.ErrMarshallingError
 		}
 		return b.deleteContainer(r.Path)
 	case proto.OpSetData:
-		r, ok := req.(*proto.SetDataRequest)
+		r, ok := as[proto.SetDataRequest](req)
 		if !ok {
 			return nil, proto.ErrMarshallingError
 		}
 		return b.setData(r.Path, r.Data, r.Version, s)
 	case proto.OpSetACL:
-		r, ok := req.(*proto.SetACLRequest)
+		r, ok := as[proto.SetACLRequest](req)
 		if !ok {
 			return nil, proto.ErrMarshallingError
 		}
 		return b.setACL(r.Path, r.ACL, r.Version, s)
 	case proto.OpCheck:
-		r, ok := req.(*proto.CheckVersionRequest)
+		r, ok := as[proto.CheckVersionRequest](req)
 		if !ok {
 			return nil, proto.ErrMarshallingError
 		}

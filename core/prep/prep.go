@@ -12,6 +12,14 @@
 // tells the Preparer when the tree has applied a zxid, and the overlay
 // forgets what the tree now shows.
 //
+// Where ZooKeeper 3.8 accepts a request that makes an inconsistent node,
+// preparation refuses it with ErrBadArguments: createContainer must use the
+// container mode and createTTL a TTL mode (ZooKeeper takes the node kind
+// from the opcode whatever the mode says). The container reaper's
+// deleteContainer also refuses a node that is no longer a container or TTL
+// node (ZooKeeper only refuses ephemerals). Session checks (expired,
+// moved, local sessions) are the caller's.
+//
 // The package is pure and deterministic; a Preparer is not safe for
 // concurrent use.
 package prep
@@ -113,9 +121,6 @@ func New(view View, cfg Config) *Preparer {
 	return &Preparer{view: view, cfg: cfg, latest: make(map[string]*record)}
 }
 
-// Config returns the configuration the Preparer was made with.
-func (p *Preparer) Config() Config { return p.cfg }
-
 // Applied tells the Preparer that the view now reflects every transaction
 // up to zxid: overlay records of those transactions are dropped, unless a
 // later pending transaction changed the same path. Transactions must have
@@ -148,12 +153,8 @@ func (p *Preparer) Reset() {
 func (p *Preparer) Pending() int { return len(p.log) }
 
 // lookup returns the state of path once every prepared transaction is
-// applied. The empty path, which ZooKeeper's parent computation yields for
-// children of the root, names the root.
+// applied.
 func (p *Preparer) lookup(path string) state {
-	if path == "" {
-		path = znode.RootPath
-	}
 	if r, ok := p.latest[path]; ok {
 		return r.st
 	}
@@ -176,6 +177,9 @@ func (p *Preparer) newBatch(zxid int64) *batch {
 	return &batch{p: p, zxid: zxid}
 }
 
+// get returns the state of path as this batch's operations left it. The
+// empty path, which ZooKeeper's parent computation yields for children of
+// the root, names the root.
 func (b *batch) get(path string) state {
 	if path == "" {
 		path = znode.RootPath

@@ -460,3 +460,10 @@ func TestConfigAllowedAndGetACL(t *testing.T) {
 	require.Equal(t, proto.OK, code)
 	assert.Equal(t, userDigest, got[0].ID, "skipACL: everyone is admin")
 }
+
+func TestTypedNilRequests(t *testing.T) {
+	e := newEnv(t, extended)
+	e.fail(proto.OpCreate, (*proto.CreateRequest)(nil), anon, proto.ErrMarshallingError)
+	e.fail(proto.OpMulti, (*proto.MultiRequest)(nil), anon, proto.ErrMarshallingError)
+	e.fail(proto.OpMulti, multi(op(proto.OpSetData, (*proto.SetDataRequest)(nil))), anon, proto.ErrMarshallingError)
+}
