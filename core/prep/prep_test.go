@@ -36,7 +36,8 @@ func fixture(t *testing.T, cfg Config) *env {
 }
 
 // The expected codes of the cases marked "zk" were observed on ZooKeeper
-// 3.8.0 (extendedTypesEnabled=true) with the same requests.
+// 3.8.0 with the same requests (extendedTypesEnabled as the case's
+// configuration says), sent raw over the wire.
 func TestCreateChecksInZooKeeperOrder(t *testing.T) {
 	noExt := Config{}
 	tests := []struct {
@@ -79,7 +80,7 @@ func TestCreateChecksInZooKeeperOrder(t *testing.T) {
 		{"auth ACL with digest", nil, proto.OpCreate, create("/au", 0, creatorAll), user, proto.OK, "/au"},
 
 		{"zk: create2 with a TTL mode has no ttl", nil, proto.OpCreate2, create("/c", proto.ModePersistentWithTTL, open), anon, proto.ErrBadArguments, ""},
-		{"create2 with a TTL mode, extended types off", &noExt, proto.OpCreate2, create("/c", proto.ModePersistentWithTTL, open), anon, proto.ErrUnimplemented, ""},
+		{"zk: create2 with a TTL mode, extended types off", &noExt, proto.OpCreate2, create("/c", proto.ModePersistentWithTTL, open), anon, proto.ErrUnimplemented, ""},
 		{"zk: ttl 0", nil, proto.OpCreateTTL, createTTL("/ttl", proto.ModePersistentWithTTL, 0), anon, proto.ErrBadArguments, ""},
 		{"zk: ttl above max", nil, proto.OpCreateTTL, createTTL("/ttl", proto.ModePersistentWithTTL, proto.MaxTTL+1), anon, proto.ErrBadArguments, ""},
 		{"ttl max", nil, proto.OpCreateTTL, createTTL("/ttl", proto.ModePersistentWithTTL, proto.MaxTTL), anon, proto.OK, "/ttl"},
@@ -87,8 +88,8 @@ func TestCreateChecksInZooKeeperOrder(t *testing.T) {
 		{"createTTL with a non-TTL mode and no ttl", nil, proto.OpCreateTTL, createTTL("/ttl", proto.ModePersistent, -1), anon, proto.ErrBadArguments, ""},
 		{"zk: sequential TTL", nil, proto.OpCreateTTL, createTTL("/ttl", proto.ModePersistentSequentialWithTTL, 1000), anon, proto.OK, "/ttl0000000005"},
 		{"zk: ttl checked before path and ACL", nil, proto.OpCreateTTL, &proto.CreateTTLRequest{Path: "/nope/ttl", ACL: badACL, Flags: proto.ModePersistentWithTTL, TTL: 0}, anon, proto.ErrBadArguments, ""},
-		{"createTTL, extended types off", &noExt, proto.OpCreateTTL, createTTL("/ttl", proto.ModePersistentWithTTL, 1000), anon, proto.ErrUnimplemented, ""},
-		{"createTTL, extended types off, non-TTL mode", &noExt, proto.OpCreateTTL, createTTL("/ttl", proto.ModePersistent, 1000), anon, proto.ErrBadArguments, ""},
+		{"zk: createTTL, extended types off", &noExt, proto.OpCreateTTL, createTTL("/ttl", proto.ModePersistentWithTTL, 1000), anon, proto.ErrUnimplemented, ""},
+		{"zk: createTTL, extended types off, non-TTL mode", &noExt, proto.OpCreateTTL, createTTL("/ttl", proto.ModePersistent, 1000), anon, proto.ErrBadArguments, ""},
 		{"createContainer needs the container mode", nil, proto.OpCreateContainer, create("/c", proto.ModePersistent, open), anon, proto.ErrBadArguments, ""},
 		{"createContainer with an ephemeral mode", nil, proto.OpCreateContainer, create("/c", proto.ModeEphemeral, open), anon, proto.ErrBadArguments, ""},
 		{"zk: plain create with the container mode", nil, proto.OpCreate2, create("/c", proto.ModeContainer, open), anon, proto.OK, "/c"},
