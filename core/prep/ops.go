@@ -209,6 +209,10 @@ func special(path string) bool {
 	return false
 }
 
+// create prepares create, create2, createContainer and createTTL (ttl is
+// -1 for a CreateRequest), with PrepRequestProcessor's checks in its order:
+// mode, TTL, parent path, ACL, parent exists, CREATE on the parent,
+// sequence suffix and full path, node exists, ephemeral parent.
 func (b *batch) create(t proto.OpCode, path string, data []byte, reqACL []proto.ACL, flags int32, ttl int64, s Session) (znode.Txn, proto.Code) {
 	cfg := b.p.cfg
 	if flags < proto.ModePersistent || flags > proto.ModePersistentSequentialWithTTL {
