@@ -195,10 +195,12 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	case ownerContainer, ownerTTL:
 		t.reapable[n] = struct{}{}
 	}
+	st := n.stat() // taken before quota bookkeeping, as ZooKeeper copies it
+	t.quotaCreated(n)
 	*changes = append(*changes,
 		Change{Type: proto.EventNodeCreated, Path: n.path, ACL: t.acls.list(n.acl), Zxid: h.Zxid},
 		Change{Type: proto.EventNodeChildrenChanged, Path: p.path, ACL: t.acls.list(p.acl), Zxid: h.Zxid})
-	return n.stat()
+	return st
 }
 
 // delete removes n, which must have no children and not be the root.
@@ -232,6 +234,7 @@ func (t *Tree) delete(zxid int64, n *node, changes *[]Change) {
 	case ownerContainer, ownerTTL:
 		delete(t.reapable, n)
 	}
+	t.quotaDeleted(n)
 	*changes = append(*changes,
 		Change{Type: proto.EventNodeDeleted, Path: n.path, ACL: acl, Zxid: zxid},
 		Change{Type: proto.EventNodeChildrenChanged, Path: p.path, ACL: t.acls.list(p.acl), Zxid: zxid})
@@ -242,12 +245,14 @@ func (t *Tree) setData(h Header, n *node, s *SetDataTxn, changes *[]Change) prot
 	aclHash := t.acls.hash(n.acl)
 	t.digest -= contentHash(ph, n.data, aclHash) + statHash(ph, n)
 	t.dataSize -= int64(len(n.data))
+	oldLen := len(n.data)
 	n.data = cloneData(s.Data)
 	n.version = s.Version
 	n.mzxid = h.Zxid
 	n.mtime = h.Time
 	t.dataSize += int64(len(n.data))
 	t.digest += contentHash(ph, n.data, aclHash) + statHash(ph, n)
+	t.quotaDataChanged(n.path, int64(len(n.data)-oldLen))
 	*changes = append(*changes,
 		Change{Type: proto.EventNodeDataChanged, Path: n.path, ACL: t.acls.list(n.acl), Zxid: h.Zxid})
 	return n.stat()

@@ -170,7 +170,8 @@ type Tree struct {
 	acls       *aclCache
 	ephemerals map[int64]map[*node]struct{}
 	nEphemeral int
-	reapable   map[*node]struct{} // containers and TTL nodes
+	reapable   map[*node]struct{}  // containers and TTL nodes
+	quotas     map[string]struct{} // paths with a zookeeper_limits node (see quota.go)
 	dataSize   int64
 	digest     uint64
 	lastZxid   int64
@@ -197,6 +198,7 @@ func NewTree() *Tree {
 		acls:       newACLCache(),
 		ephemerals: make(map[int64]map[*node]struct{}),
 		reapable:   make(map[*node]struct{}),
+		quotas:     make(map[string]struct{}),
 	}
 	add := func(path string, acl []proto.ACL) *node {
 		n := &node{path: path, data: emptyData, acl: t.acls.intern(acl)}

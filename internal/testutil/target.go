@@ -24,10 +24,10 @@ const (
 const CandidateEnv = "WARREN_COMPAT_CANDIDATE"
 
 // DefaultCandidate is the target the compatibility suites compare with the
-// ZooKeeper oracle when CandidateEnv is unset. It is a second ZooKeeper,
-// which proves the harness itself (two ZooKeepers must agree), until
-// Warren's server passes the suites: then change it to TargetWarren.
-const DefaultCandidate = TargetZooKeeper
+// ZooKeeper oracle when CandidateEnv is unset: Warren. Setting the variable
+// to "zookeeper" runs a second ZooKeeper instead, which proves the harness
+// itself (two ZooKeepers must agree).
+const DefaultCandidate = TargetWarren
 
 // Oracle returns the reference implementation: always ZooKeeper.
 func Oracle() Target { return TargetZooKeeper }
