@@ -195,7 +195,7 @@ func (s *Server) serverStats(r *replica.Replica) any {
 		Outstanding: r.Outstanding(),
 		Zxid:        r.LastApplied(),
 		Mode:        "standalone",
-		NodeCount:   r.Tree().NodeCount(),
+		NodeCount:   r.Tree().NodeCount() + 1, // ZooKeeper's DataTree holds the root twice ("" and "/")
 		Uptime:      time.Since(s.started).Milliseconds(),
 	}
 	if n := st.latencyCount.Load(); n > 0 {
