@@ -1,16 +1,14 @@
 // Package zkcli_test drives Apache ZooKeeper 3.8's own command-line client,
 // zkCli.sh, through scripted sessions that cover every command a standalone
 // server supports (zk-protocol.md §4.12), against two servers: the oracle
-// (ZooKeeper 3.8) and the candidate (testutil.Candidate: a second ZooKeeper
-// until Warren passes, then Warren). Each script's normalized transcript
+// (ZooKeeper 3.8) and the candidate. Each script's normalized transcript
 // must be identical on both, and the oracle's must match the golden file in
 // testdata/ (regenerate with `go test ./tests/zkcli -update` and review the
 // diff).
 //
-// To compare against Warren: run `WARREN_COMPAT_CANDIDATE=warren go test
-// ./tests/zkcli`, or make it the default by setting
-// testutil.DefaultCandidate = testutil.TargetWarren in
-// internal/testutil/target.go.
+// The candidate is chosen by testutil.Candidate: Warren unless
+// WARREN_COMPAT_CANDIDATE=zookeeper, which runs a second ZooKeeper instead
+// and so checks the harness itself (two ZooKeepers must always agree).
 package zkcli_test
 
 import (
