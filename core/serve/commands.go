@@ -143,13 +143,11 @@ func (s *Server) adminHandler() http.Handler {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"command": cmd.names[0], "error": "server is shutting down"})
 			return
 		}
+		// Objects are flattened into the reply, as ZooKeeper's AdminServer
+		// does; lists go under "result".
 		out := map[string]any{}
-		if m, isMap := v.(map[string]any); isMap {
-			for k, x := range m {
-				out[k] = x
-			}
-		} else {
-			out["result"] = v
+		if b, err := json.Marshal(v); err == nil && json.Unmarshal(b, &out) != nil {
+			out = map[string]any{"result": v}
 		}
 		out["command"] = cmd.names[0]
 		out["error"] = nil
@@ -344,8 +342,33 @@ type kv struct {
 	V any
 }
 
+// kvList is an ordered key/value list: text for the four-letter words, a
+// JSON object for the admin endpoint (mntr's "zk_" prefix dropped there, as
+// ZooKeeper's AdminServer does).
+type kvList []kv
+
+func (l kvList) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range l {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(strings.TrimPrefix(e.K, "zk_"))
+		v, err := json.Marshal(e.V)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return []byte(b.String()), nil
+}
+
 func (s *Server) confCmd(*replica.Replica) any {
-	var out []kv
+	var out kvList
 	for _, line := range s.cfg.ConfLines() {
 		k, v, _ := strings.Cut(line, "=")
 		out = append(out, kv{k, v})
@@ -355,7 +378,7 @@ func (s *Server) confCmd(*replica.Replica) any {
 
 func textConf(x any) string {
 	var b strings.Builder
-	for _, e := range x.([]kv) {
+	for _, e := range x.(kvList) {
 		fmt.Fprintf(&b, "%s=%v\n", e.K, e.V)
 	}
 	return b.String()
@@ -366,7 +389,7 @@ func (s *Server) enviCmd(*replica.Replica) any {
 	wd, _ := os.Getwd()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return []kv{
+	return kvList{
 		{"zookeeper.version", zkVersionLine()},
 		{"host.name", host},
 		{"java.version", "n/a (Warren " + BuildVersion + ", " + runtime.Version() + ")"},
@@ -399,7 +422,7 @@ func osVersion() string {
 func textEnvi(x any) string {
 	var b strings.Builder
 	b.WriteString("Environment:\n")
-	for _, e := range x.([]kv) {
+	for _, e := range x.(kvList) {
 		fmt.Fprintf(&b, "%s=%v\n", e.K, e.V)
 	}
 	return b.String()
@@ -410,7 +433,7 @@ func (s *Server) mntrCmd(r *replica.Replica) any {
 	ws := r.Watches().Stats()
 	st := &s.stats
 	open, maxFD := fdCounts()
-	return []kv{
+	return kvList{
 		{"zk_version", v.Version},
 		{"zk_server_state", v.Mode},
 		{"zk_ephemerals_count", r.Tree().EphemeralCount()},
@@ -459,7 +482,7 @@ func fdCounts() (open int, max int64) {
 
 func textMntr(x any) string {
 	var b strings.Builder
-	for _, e := range x.([]kv) {
+	for _, e := range x.(kvList) {
 		fmt.Fprintf(&b, "%s\t%v\n", e.K, e.V)
 	}
 	return b.String()
