@@ -39,9 +39,8 @@ Timed workloads run --warmup first and measure the following --duration. It repo
 latency percentiles, its own CPU time and, with --server-pid, the server's CPU time per
 operation and its resident memory. Every znode lives under --root and is deleted afterwards
 (unless --keep).`,
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: false,
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Workload = Workload(workload)
 			if cfg.ValueSize < 1 {
