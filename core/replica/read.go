@@ -8,8 +8,8 @@ import (
 	"github.com/warrenhq/warren/core/proto"
 )
 
-func sortConns(cs []*conn) {
-	sort.Slice(cs, func(i, j int) bool { return cs[i].id < cs[j].id })
+func sortConnIDs(ids []ConnID) {
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 }
 
 func (r *Replica) canRead(acls []proto.ACL, ids []proto.Id, perm int32) bool {

@@ -128,6 +128,10 @@ type Replica struct {
 	owner  map[int64]ConnID // session -> connection currently serving it
 	closed map[int64]bool   // sessions whose close is prepared
 
+	// waiting holds the connections whose queue head is an error reply
+	// waiting for earlier transactions to apply; Persisted drains them.
+	waiting map[ConnID]struct{}
+
 	lastProposed int64
 	lastApplied  int64
 	unpersisted  []Proposal
@@ -173,6 +177,7 @@ func New(cfg Config, sink Sink, startMs int64) *Replica {
 		conns:    make(map[ConnID]*conn),
 		owner:    make(map[int64]ConnID),
 		closed:   make(map[int64]bool),
+		waiting:  make(map[ConnID]struct{}),
 		lastReap: startMs,
 	}
 	r.prep = prep.New(tree, prep.Config{ExtendedTypes: cfg.ExtendedTypes, SkipACL: cfg.SkipACL})
@@ -594,8 +599,18 @@ func (r *Replica) Persisted(zxid int64, nowMs int64) {
 		r.inflight = nil
 	}
 	// Error replies that were waiting for these transactions.
-	for _, cn := range r.sortedConns() {
-		r.drain(cn)
+	if len(r.waiting) > 0 {
+		ids := make([]ConnID, 0, len(r.waiting))
+		for id := range r.waiting {
+			ids = append(ids, id)
+		}
+		sortConnIDs(ids)
+		for _, id := range ids {
+			delete(r.waiting, id)
+			if cn, ok := r.conns[id]; ok {
+				r.drain(cn)
+			}
+		}
 	}
 }
 
@@ -720,6 +735,7 @@ func (r *Replica) drain(cn *conn) {
 			}
 		case itemError:
 			if it.zxid > r.lastApplied {
+				r.waiting[cn.id] = struct{}{}
 				return
 			}
 		case itemRead:
@@ -743,15 +759,4 @@ func (r *Replica) reply(cn *conn, it *item) {
 	}
 	r.sink.Send(cn.id, proto.ReplyHeader{Xid: it.hdr.Xid, Zxid: r.lastApplied, Err: it.err}, it.body)
 	r.stats.Sent++
-}
-
-func (r *Replica) sortedConns() []*conn {
-	out := make([]*conn, 0, len(r.conns))
-	for _, cn := range r.conns {
-		if cn.head < len(cn.queue) {
-			out = append(out, cn)
-		}
-	}
-	sortConns(out)
-	return out
 }
