@@ -34,7 +34,8 @@ var errPortTaken = errors.New("port already in use")
 type process struct {
 	name    string
 	cmd     *exec.Cmd
-	logPath string
+	logPath string        // stdout and stderr
+	logs    []string      // every log to show on failure: logPath, then the server's own
 	done    chan struct{} // closed once Wait returned
 	waitErr error
 
@@ -42,8 +43,9 @@ type process struct {
 }
 
 // startProcess runs argv with env appended to the current environment,
-// stdout and stderr to logPath, in a new process group.
-func startProcess(name string, argv, env []string, dir, logPath string) (*process, error) {
+// stdout and stderr to logPath, in a new process group. serverLogs name
+// further log files the server writes itself.
+func startProcess(name string, argv, env []string, dir, logPath string, serverLogs ...string) (*process, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("%s: open log: %w", name, err)
@@ -58,7 +60,7 @@ func startProcess(name string, argv, env []string, dir, logPath string) (*proces
 		_ = logFile.Close()
 		return nil, fmt.Errorf("%s: start %s: %w", name, argv[0], err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, logPath: logPath, logs: append([]string{logPath}, serverLogs...), done: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		_ = logFile.Close()
@@ -77,16 +79,16 @@ func (p *process) waitReady(addr string) error {
 			if strings.Contains(strings.ToLower(p.logTail(200)), "address already in use") {
 				return fmt.Errorf("%s on %s: %w", p.name, addr, errPortTaken)
 			}
-			return fmt.Errorf("%s exited before serving %s (%v); log %s:\n%s",
-				p.name, addr, p.waitErr, p.logPath, p.logTail(logTailLines))
+			return fmt.Errorf("%s exited before serving %s (%v); logs:\n%s",
+				p.name, addr, p.waitErr, p.logTail(logTailLines))
 		default:
 		}
 		if serving(addr) {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not serve %s within %v; log %s:\n%s",
-				p.name, addr, readyTimeout, p.logPath, p.logTail(logTailLines))
+			return fmt.Errorf("%s did not serve %s within %v; logs:\n%s",
+				p.name, addr, readyTimeout, p.logTail(logTailLines))
 		}
 		time.Sleep(readyPoll)
 	}
@@ -124,13 +126,20 @@ func (p *process) exited() bool {
 	}
 }
 
-// logTail returns the last n lines of the process log.
+// logTail returns the last n lines of each of the process's logs.
 func (p *process) logTail(n int) string {
-	data, err := os.ReadFile(p.logPath)
-	if err != nil {
-		return fmt.Sprintf("(cannot read %s: %v)", p.logPath, err)
+	var parts []string
+	for _, path := range p.logs {
+		data, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			parts = append(parts, fmt.Sprintf("(cannot read %s: %v)", path, err))
+		case len(bytes.TrimSpace(data)) > 0:
+			parts = append(parts, "== "+path+"\n"+tailLines(data, n))
+		}
 	}
-	return tailLines(data, n)
+	return strings.Join(parts, "\n")
 }
 
 func tailLines(data []byte, n int) string {
@@ -141,13 +150,13 @@ func tailLines(data []byte, n int) string {
 	return string(bytes.Join(lines, []byte("\n")))
 }
 
-// logOnFailure registers a cleanup, to run before the process is stopped,
-// that prints the log tail when the test failed: the server's view is
-// usually what explains a failure.
+// logOnFailure registers a cleanup, to run after the process is stopped
+// (so register it first), that prints the logs' tails when the test failed:
+// the server's view is usually what explains a failure.
 func logOnFailure(t testing.TB, p *process, what string) {
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("%s log %s (last %d lines):\n%s", what, p.logPath, logTailLines, p.logTail(logTailLines))
+			t.Logf("%s logs (last %d lines each):\n%s", what, logTailLines, p.logTail(logTailLines))
 		}
 	})
 }

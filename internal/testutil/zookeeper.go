@@ -104,11 +104,11 @@ func StartZooKeeper(t testing.TB, opts ZKOptions) *ZK {
 		argv = append(argv, opts.systemProperties()...)
 		argv = append(argv, opts.JVMFlags...)
 		argv = append(argv, "-cp", strings.Join([]string{zkJar, slf4jLog4j, log4jJar}, ":"), zkServerCls, cfgPath)
-		p, err := startProcess("zookeeper", argv, nil, dir, filepath.Join(dir, "zookeeper.out"))
+		p, err := startProcess("zookeeper", argv, nil, dir, filepath.Join(dir, "zookeeper.out"), z.LogFile)
 		return p, fmt.Sprintf("127.0.0.1:%d", clientPort), err
 	})
 	z.proc, z.Addr, z.Port = proc, addr, port
-	logOnFailure(t, &process{logPath: z.LogFile}, "zookeeper "+addr)
+	logOnFailure(t, proc, "zookeeper "+addr)
 	t.Cleanup(z.Stop)
 	return z
 }
