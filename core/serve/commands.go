@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"sort"
 	"strings"
 	"time"
@@ -460,7 +461,19 @@ func (s *Server) mntrCmd(r *replica.Replica) any {
 		{"zk_large_requests_rejected", st.largeRejected.Load()},
 		{"zk_last_processed_zxid", v.Zxid},
 		{"zk_digest", fmt.Sprintf("%d", r.Tree().Digest())},
+		{"warren_heap_live_bytes", heapLiveBytes()},
 	}
+}
+
+// heapLiveBytes is the Go heap marked live by the last garbage collection:
+// the figure to compare with a JVM's heap in use after a full GC.
+func heapLiveBytes() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 func fdCounts() (open int, max int64) {

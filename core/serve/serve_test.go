@@ -402,6 +402,7 @@ func TestFourLetterWords(t *testing.T) {
 	mntr := fourLetter(t, ts.addr, "mntr")
 	assert.Contains(t, mntr, "zk_server_state\tstandalone\n")
 	assert.Contains(t, mntr, "zk_num_alive_connections\t")
+	assert.Regexp(t, `warren_heap_live_bytes\t[1-9][0-9]*\n`, mntr)
 	assert.Contains(t, fourLetter(t, ts.addr, "conf"), "tickTime=100\n")
 	assert.Contains(t, fourLetter(t, ts.addr, "stat"), "Clients:\n")
 	assert.Contains(t, fourLetter(t, ts.addr, "cons"), "sid=0x")
