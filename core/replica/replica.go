@@ -753,10 +753,6 @@ func (r *Replica) drain(cn *conn) {
 }
 
 func (r *Replica) reply(cn *conn, it *item) {
-	if it.hdr.Type == proto.OpSetWatches || it.hdr.Type == proto.OpSetWatches2 {
-		// setWatches replies carry no body; its catch-up events went first.
-		it.body = nil
-	}
 	r.sink.Send(cn.id, proto.ReplyHeader{Xid: it.hdr.Xid, Zxid: r.lastApplied, Err: it.err}, it.body)
 	r.stats.Sent++
 }

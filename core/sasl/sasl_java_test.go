@@ -2,8 +2,6 @@ package sasl
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -11,24 +9,21 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/warrenhq/warren/core/proto"
 	"github.com/warrenhq/warren/internal/jaas"
+	"github.com/warrenhq/warren/internal/testutil"
 )
 
 // zkCliPath is Debian's zkCli.sh (ZooKeeper 3.8), installed by
 // scripts/test-deps.sh.
-const zkCliPath = "/usr/share/zookeeper/bin/zkCli.sh"
+const zkCliPath = testutil.ZkCliPath
 
 // serverJAAS is the Server section the test server takes its users from.
 const serverJAAS = `Server {
@@ -222,29 +217,7 @@ func (z *miniZK) record(o outcome) {
 // for user/password and returns what it printed.
 func runZkCli(t *testing.T, addr, user, password string) string {
 	t.Helper()
-	clientJAAS := filepath.Join(t.TempDir(), "client.jaas")
-	src := fmt.Sprintf("Client {\n  %s required\n  username=%q\n  password=%q;\n};\n", jaas.DigestLoginModule, user, password)
-	require.NoError(t, os.WriteFile(clientJAAS, []byte(src), 0o600))
-
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, zkCliPath, "-server", addr, "whoami")
-	cmd.Env = append(os.Environ(), "JVMFLAGS=",
-		"CLIENT_JVMFLAGS=-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto"+
-			" -Dzookeeper.sasl.client=true -Djava.security.auth.login.config="+clientJAAS)
-	// zkCli.sh starts java as a child: kill the whole process group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	require.NoError(t, ctx.Err(), "zkCli.sh timed out; output:\n%s", out.String())
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("zkCli.sh: %v\n%s", err, out.String())
-	}
-	return out.String()
+	return testutil.ZkCliSASL(t, addr, user, password, "whoami")
 }
 
 // TestJavaClientInterop authenticates ZooKeeper 3.8's own Java client

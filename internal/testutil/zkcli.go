@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -231,4 +233,37 @@ func FormatCli(steps []CliStep) string {
 		}
 	}
 	return b.String()
+}
+
+// ZkCliSASL runs one zkCli.sh command (given as its words) as a SASL
+// DIGEST-MD5 user: the JVM gets a JAAS Client section for user/password and
+// zookeeper.sasl.client=true. It returns everything zkCli printed; a
+// non-zero exit is not an error (zkCli exits 1 when a command fails).
+func ZkCliSASL(t testing.TB, addr, user, password string, words ...string) string {
+	t.Helper()
+	jaasPath := filepath.Join(t.TempDir(), "client.jaas")
+	src := fmt.Sprintf("Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username=%q\n  password=%q;\n};\n", user, password)
+	if err := os.WriteFile(jaasPath, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ZkCliPath, append([]string{"-server", addr}, words...)...)
+	cmd.Env = append(os.Environ(), "JVMFLAGS=",
+		"CLIENT_JVMFLAGS="+zkCliJVMFlags+" -Dzookeeper.sasl.client=true -Djava.security.auth.login.config="+jaasPath)
+	// zkCli.sh starts java as a child: kill the whole process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("zkCli.sh timed out; output:\n%s", out.String())
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("zkCli.sh: %v\n%s", err, out.String())
+	}
+	return out.String()
 }

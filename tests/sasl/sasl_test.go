@@ -5,25 +5,16 @@
 package sasl_test
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/warrenhq/warren/internal/testutil"
 )
-
-const zkCli = "/usr/share/zookeeper/bin/zkCli.sh"
 
 func TestMain(m *testing.M) { os.Exit(testutil.RunTests(m)) }
 
@@ -35,38 +26,15 @@ const serverJAAS = `Server {
 };
 `
 
-// cli runs one zkCli.sh command as a SASL user and returns its output.
+// cli runs one zkCli.sh command as a SASL user.
 func cli(t *testing.T, addr, user, password, command string) string {
-	// zkCli.sh runs one command given as separate arguments.
 	t.Helper()
-	dir := t.TempDir()
-	clientJAAS := filepath.Join(dir, "client.jaas")
-	require.NoError(t, os.WriteFile(clientJAAS, []byte(fmt.Sprintf(
-		"Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  username=%q\n  password=%q;\n};\n",
-		user, password)), 0o600))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, zkCli, append([]string{"-server", addr}, strings.Fields(command)...)...)
-	cmd.Env = append(os.Environ(), "JVMFLAGS=",
-		"CLIENT_JVMFLAGS=-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto"+
-			" -Dzookeeper.sasl.client=true -Djava.security.auth.login.config="+clientJAAS)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	require.NoError(t, ctx.Err(), "zkCli.sh timed out:\n%s", out.String())
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("zkCli.sh: %v\n%s", err, out.String())
-	}
-	return out.String()
+	return testutil.ZkCliSASL(t, addr, user, password, strings.Fields(command)...)
 }
 
 func TestSASLDigestWithJavaClient(t *testing.T) {
-	if _, err := os.Stat(zkCli); err != nil {
-		t.Fatalf("%s is needed (%v): run scripts/test-deps.sh", zkCli, err)
+	if _, err := os.Stat(testutil.ZkCliPath); err != nil {
+		t.Fatalf("%s is needed (%v): run scripts/test-deps.sh", testutil.ZkCliPath, err)
 	}
 	dir := t.TempDir()
 	jaasPath := filepath.Join(dir, "server.jaas")
