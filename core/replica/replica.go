@@ -332,11 +332,16 @@ func (r *Replica) Request(c ConnID, hdr proto.RequestHeader, rec proto.Record, n
 	case proto.OpCloseSession:
 		r.closeSession(cn, hdr, nowMs)
 	case proto.OpReconfig:
-		// Standalone: reconfiguration is unavailable; ZooKeeper answers
-		// with ZRECONFIGDISABLED when reconfigEnabled is false.
+		// As ZooKeeper's PrepRequestProcessor: RECONFIGDISABLED unless
+		// reconfigEnabled; then WRITE on /zookeeper/config (only super
+		// has it); then a standalone server answers UNIMPLEMENTED, since
+		// membership changes need an ensemble.
 		code := proto.ErrReconfigDisabled
 		if r.cfg.ReconfigEnabled {
 			code = proto.ErrUnimplemented
+			if m, ok := r.tree.Meta(znode.ConfigPath); ok && !r.canRead(m.ACL, cn.ids, proto.PermWrite) {
+				code = proto.ErrNoAuth
+			}
 		}
 		r.enqueue(cn, &item{kind: itemError, hdr: hdr, zxid: r.lastProposed, err: code})
 	case proto.OpPing, proto.OpExists, proto.OpGetData, proto.OpGetACL, proto.OpGetChildren,

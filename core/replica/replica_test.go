@@ -285,3 +285,26 @@ func TestCloseSessionRepliesThenCloses(t *testing.T) {
 	assert.False(t, ok)
 	assert.Equal(t, 0, h.r.Sessions().Len())
 }
+
+func TestReconfigStandalone(t *testing.T) {
+	req := &proto.ReconfigRequest{LeavingServers: "1", CurConfigID: -1}
+	h := newHarness(t, Config{})
+	h.session(1)
+	h.do(1, 1, proto.OpReconfig, req)
+	outs := h.sink.take()
+	require.Len(t, outs, 1)
+	assert.Equal(t, proto.ErrReconfigDisabled, outs[0].hdr.Err)
+
+	h = newHarness(t, Config{ReconfigEnabled: true, SuperDigest: "super:g9oN2HttPfn8MMWJZ2r45Np/LIA="})
+	h.session(1)
+	h.do(1, 1, proto.OpReconfig, req)
+	outs = h.sink.take()
+	require.Len(t, outs, 1)
+	assert.Equal(t, proto.ErrNoAuth, outs[0].hdr.Err, "only super may write /zookeeper/config")
+	h.do(1, proto.XidAuth, proto.OpAuth, &proto.AuthPacket{Scheme: "digest", Auth: []byte("super:superpw")})
+	h.do(1, 2, proto.OpReconfig, req)
+	outs = h.sink.take()
+	require.Len(t, outs, 2)
+	assert.Equal(t, proto.OK, outs[0].hdr.Err)
+	assert.Equal(t, proto.ErrUnimplemented, outs[1].hdr.Err, "a standalone server cannot change membership, as in ZooKeeper")
+}
