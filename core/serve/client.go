@@ -20,6 +20,12 @@ import (
 // before the server stops reading from it (back-pressure instead of memory).
 const maxOutstandingPerConn = 1000
 
+// maxQueuedPerConn bounds the messages waiting to be written to one
+// connection. Replies are bounded by maxOutstandingPerConn, but watch
+// notifications are not: a client that stops reading its socket while its
+// watches keep firing is disconnected instead of growing the server's heap.
+var maxQueuedPerConn = 1 << 17 // a variable so tests can lower it
+
 type outMsg struct {
 	hdr     proto.ReplyHeader
 	body    proto.Record
@@ -42,6 +48,7 @@ type client struct {
 	wake      chan struct{}
 	quit      chan struct{}
 	quitOnce  sync.Once
+	overflow  sync.Once
 	slots     chan struct{}
 	ready     chan struct{} // closed once the handshake reply is written
 
@@ -81,6 +88,14 @@ func newClient(s *Server, id replica.ConnID, nc net.Conn, ip string) *client {
 
 func (c *client) push(m outMsg) {
 	c.mu.Lock()
+	if len(c.out) >= maxQueuedPerConn && !m.close {
+		c.mu.Unlock()
+		c.overflow.Do(func() {
+			c.log.Warn("client is not reading its replies; closing the connection", zap.Int("queued", maxQueuedPerConn))
+			c.stop()
+		})
+		return
+	}
 	c.out = append(c.out, m)
 	c.mu.Unlock()
 	select {
