@@ -20,7 +20,7 @@ type UnknownOpError struct {
 }
 
 func (e *UnknownOpError) Error() string {
-	return fmt.Sprintf("zkwire: unimplemented opcode %d (xid %d)", int32(e.Header.Type), e.Header.Xid)
+	return fmt.Sprintf("zkwire: unknown opcode %d (xid %d)", int32(e.Header.Type), e.Header.Xid)
 }
 
 // Code is the error code a server answers with: proto.ErrUnimplemented.
