@@ -16,6 +16,7 @@ const (
 	evRequest
 	evDisconnect
 	evMalformed // a request whose body did not decode
+	evPersisted // a group-commit batch is durable (or failed)
 	evCall      // run a function on the loop goroutine (four-letter words, admin)
 )
 
@@ -27,6 +28,8 @@ type event struct {
 	hdr     proto.RequestHeader
 	rec     proto.Record
 	call    func(r *replica.Replica)
+	zxid    int64 // evPersisted: the batch's last zxid
+	err     error // evPersisted: why persisting failed
 }
 
 // inbox is a multi-producer queue drained in batches by the loop.
@@ -121,6 +124,13 @@ func (s *Server) loop(ctx context.Context) {
 					r.Disconnected(ev.conn)
 				case evCall:
 					ev.call(r)
+				case evPersisted:
+					if ev.err != nil {
+						s.fatal(ev.err)
+						return
+					}
+					r.Persisted(ev.zxid, now)
+					s.gc.completed()
 				}
 			}
 			s.inbox.recycle(evs)
@@ -129,12 +139,17 @@ func (s *Server) loop(ctx context.Context) {
 	}
 }
 
-// commit persists what the replica proposed and lets it apply. Standalone
-// without a write-ahead log, a proposal is durable as soon as it exists.
+// commit hands what the replica proposed to the persister (group commit)
+// and lets the replica apply it once durable. Without a persister a
+// proposal counts as durable as soon as it exists.
 func (s *Server) commit(r *replica.Replica) {
 	props := r.TakeProposals()
 	if len(props) == 0 {
 		return
 	}
-	r.Persisted(props[len(props)-1].Header.Zxid, time.Now().UnixMilli())
+	if s.gc == nil {
+		r.Persisted(props[len(props)-1].Header.Zxid, time.Now().UnixMilli())
+		return
+	}
+	s.gc.add(props)
 }

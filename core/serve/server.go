@@ -49,6 +49,9 @@ type Server struct {
 
 	stats serverStats
 	done  chan struct{}
+
+	gc       *groupCommit // nil: proposals are durable at once (no write-ahead log)
+	fatalErr chan error   // a persistence failure that stops the server
 }
 
 type serverStats struct {
@@ -75,11 +78,12 @@ func New(cfg *config.Config, log *zap.Logger) (*Server, error) {
 		log = zap.NewNop()
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     log,
-		clients: make(map[replica.ConnID]*client),
-		perIP:   make(map[string]int),
-		done:    make(chan struct{}),
+		cfg:      cfg,
+		log:      log,
+		clients:  make(map[replica.ConnID]*client),
+		perIP:    make(map[string]int),
+		done:     make(chan struct{}),
+		fatalErr: make(chan error, 1),
 	}
 	s.inbox.init()
 	s.stats.minLatency.Store(-1)
@@ -112,6 +116,23 @@ func (s *Server) replicaConfig() (replica.Config, error) {
 		ContainerMaxPerMinute:    c.ContainerMaxPerMinute,
 		ContainerMaxNeverUsedMs:  int64(c.ContainerMaxNeverUsedIntervalMs),
 	}, nil
+}
+
+// SetPersister makes the server persist every transaction through p (a
+// write-ahead log) before applying and acknowledging it. Call before Run.
+func (s *Server) SetPersister(p Persister) {
+	s.gc = &groupCommit{p: p, done: func(zxid int64, err error) {
+		s.inbox.put(event{kind: evPersisted, zxid: zxid, err: err})
+	}}
+}
+
+// fatal stops the server on an error it must not survive (a failed fsync).
+func (s *Server) fatal(err error) {
+	s.log.Error("stopping: transactions can no longer be made durable", zap.Error(err))
+	select {
+	case s.fatalErr <- err:
+	default:
+	}
 }
 
 // ClientAddr is the bound client address (valid once Run has bound it).
@@ -191,6 +212,8 @@ func (s *Server) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err = <-acceptErr:
+	case err = <-s.fatalErr:
+		err = fmt.Errorf("serve: %w", err)
 	}
 	s.log.Info("shutting down")
 	s.ln.Close()
@@ -209,6 +232,11 @@ func (s *Server) Run(ctx context.Context) error {
 	close(s.done)
 	if err != nil && ctx.Err() == nil {
 		return err
+	}
+	select {
+	case ferr := <-s.fatalErr:
+		return fmt.Errorf("serve: %w", ferr)
+	default:
 	}
 	return nil
 }

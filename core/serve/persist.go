@@ -1,0 +1,51 @@
+package serve
+
+import (
+	"github.com/warrenhq/warren/core/replica"
+)
+
+// Persister makes proposals durable. Persist is called from one goroutine
+// at a time, with proposals in zxid order, and returns once all of them are
+// durable (for a write-ahead log: appended and fsynced). An error is final:
+// the server stops rather than acknowledge a write it may have lost.
+type Persister interface {
+	Persist(props []replica.Proposal) error
+}
+
+// groupCommit feeds a Persister from the loop goroutine. While one batch is
+// being persisted, newly prepared proposals accumulate; when it completes,
+// everything that accumulated goes out as the next batch, so a slow fsync
+// is shared by every write that arrived during it (group commit) and the
+// loop never waits on the disk.
+type groupCommit struct {
+	p        Persister
+	inflight bool
+	pending  []replica.Proposal
+	done     func(zxid int64, err error) // posts the completion back to the loop
+}
+
+// add queues proposals and starts a batch if none is in flight.
+func (g *groupCommit) add(props []replica.Proposal) {
+	g.pending = append(g.pending, props...)
+	g.kick()
+}
+
+// completed is called on the loop goroutine when a batch finished.
+func (g *groupCommit) completed() {
+	g.inflight = false
+	g.kick()
+}
+
+func (g *groupCommit) kick() {
+	if g.inflight || len(g.pending) == 0 {
+		return
+	}
+	batch := g.pending
+	g.pending = nil
+	g.inflight = true
+	last := batch[len(batch)-1].Header.Zxid
+	go func() {
+		err := g.p.Persist(batch)
+		g.done(last, err)
+	}()
+}
