@@ -71,7 +71,7 @@ func (t *Tree) Apply(h Header, txn Txn) Result {
 	case *DeleteTxn:
 		r.Path = x.Path
 		if r.Err = t.canDelete(x.Path); r.Err == proto.OK {
-			t.delete(h.Zxid, t.nodes.get(x.Path), &r.Changes)
+			t.delete(h.Zxid, t.nodes.get(x.Path), x.Path, &r.Changes)
 		}
 	case *SetDataTxn:
 		r.Path = x.Path
@@ -108,9 +108,12 @@ func (t *Tree) Apply(h Header, txn Txn) Result {
 	return r
 }
 
-// badPath reports a path that cannot name a creatable node at all.
+// badPath reports a path that cannot name a creatable node at all: not
+// absolute, the root, ending in '/', or with an empty first segment (which
+// Parent would take for a child of the root, unlike an empty segment
+// further down, whose parent path names no node).
 func badPath(path string) bool {
-	return len(path) < 2 || path[0] != '/' || path[len(path)-1] == '/'
+	return len(path) < 2 || path[0] != '/' || path[1] == '/' || path[len(path)-1] == '/'
 }
 
 func (t *Tree) canCreate(path string) proto.Code {
@@ -139,42 +142,27 @@ func (t *Tree) canDelete(path string) proto.Code {
 	return proto.OK
 }
 
-// cloneData copies data so the tree never aliases a caller's buffer, keeping
-// nil (null data) distinct from empty.
-func cloneData(data []byte) []byte {
-	switch {
-	case data == nil:
-		return nil
-	case len(data) == 0:
-		return emptyData
-	}
-	return slices.Clone(data)
-}
-
-// create adds the node c describes; canCreate must have passed.
+// create adds the node c describes; canCreate must have passed. The node
+// stores a copy of the name and data, never aliasing the txn's buffers.
 func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
-	p := t.nodes.get(Parent(c.Path))
-	n := &node{
-		path:  strings.Clone(c.Path),
-		data:  cloneData(c.Data),
-		acl:   t.acls.intern(c.ACL),
-		czxid: h.Zxid,
-		mzxid: h.Zxid,
-		ctime: h.Time,
-		mtime: h.Time,
-		owner: c.Owner,
-	}
-	t.nodes.insert(n)
-	t.dataSize += int64(len(n.path) + len(n.data))
-	t.digest += t.nodeHash(n)
+	parentPath := Parent(c.Path)
+	p := t.nodes.get(parentPath)
+	n := newNode(p, Base(c.Path), c.Data)
+	n.acl = t.acls.intern(c.ACL)
+	n.czxid, n.mzxid = h.Zxid, h.Zxid
+	n.ctime, n.mtime = h.Time, h.Time
+	n.owner = c.Owner
+	t.nodes.insert(n, c.Path)
+	t.dataSize += int64(len(c.Path) + n.size())
+	t.digest += t.nodeHash(n, c.Path)
 
-	ph := pathHash(p.path)
+	ph := pathHash(parentPath)
 	t.digest -= statHash(ph, p)
 	cv := c.ParentCversion
 	if cv == -1 { // ZooKeeper's marker for "parent's cversion + 1"
 		cv = p.cversion + 1
 	}
-	p.addChild(n)
+	p.addChild(n, parentPath)
 	// Only move forward: replaying a create over a newer snapshot must not
 	// take cversion and pzxid back (DataTree.createNode).
 	if cv > p.cversion {
@@ -196,17 +184,19 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 		t.reapable[n] = struct{}{}
 	}
 	st := n.stat() // taken before quota bookkeeping, as ZooKeeper copies it
-	t.quotaCreated(n)
+	t.quotaCreated(n, c.Path)
 	*changes = append(*changes,
-		Change{Type: proto.EventNodeCreated, Path: n.path, ACL: t.acls.list(n.acl), Zxid: h.Zxid},
-		Change{Type: proto.EventNodeChildrenChanged, Path: p.path, ACL: t.acls.list(p.acl), Zxid: h.Zxid})
+		Change{Type: proto.EventNodeCreated, Path: c.Path, ACL: t.acls.list(n.acl), Zxid: h.Zxid},
+		Change{Type: proto.EventNodeChildrenChanged, Path: parentPath, ACL: t.acls.list(p.acl), Zxid: h.Zxid})
 	return st
 }
 
-// delete removes n, which must have no children and not be the root.
-func (t *Tree) delete(zxid int64, n *node, changes *[]Change) {
-	p := t.nodes.get(Parent(n.path))
-	ph := pathHash(p.path)
+// delete removes n, whose full path is path; n must have no children and
+// not be the root.
+func (t *Tree) delete(zxid int64, n *node, path string, changes *[]Change) {
+	p := n.parent
+	parentPath := Parent(path)
+	ph := pathHash(parentPath)
 	t.digest -= statHash(ph, p)
 	p.removeChild(n)
 	// The stored cversion counts creates and stays; pzxid only moves forward.
@@ -215,9 +205,9 @@ func (t *Tree) delete(zxid int64, n *node, changes *[]Change) {
 	}
 	t.digest += statHash(ph, p)
 
-	t.digest -= t.nodeHash(n)
+	t.digest -= t.nodeHash(n, path)
 	t.nodes.remove(n)
-	t.dataSize -= int64(len(n.path) + len(n.data))
+	t.dataSize -= int64(len(path) + n.size())
 	acl := t.acls.list(n.acl)
 	t.acls.release(n.acl)
 	switch kindOf(n.owner) {
@@ -234,39 +224,39 @@ func (t *Tree) delete(zxid int64, n *node, changes *[]Change) {
 	case ownerContainer, ownerTTL:
 		delete(t.reapable, n)
 	}
-	t.quotaDeleted(n)
+	t.quotaDeleted(n, path)
 	*changes = append(*changes,
-		Change{Type: proto.EventNodeDeleted, Path: n.path, ACL: acl, Zxid: zxid},
-		Change{Type: proto.EventNodeChildrenChanged, Path: p.path, ACL: t.acls.list(p.acl), Zxid: zxid})
+		Change{Type: proto.EventNodeDeleted, Path: path, ACL: acl, Zxid: zxid},
+		Change{Type: proto.EventNodeChildrenChanged, Path: parentPath, ACL: t.acls.list(p.acl), Zxid: zxid})
 }
 
+// setData replaces the data of n, the node at s.Path.
 func (t *Tree) setData(h Header, n *node, s *SetDataTxn, changes *[]Change) proto.Stat {
-	ph := pathHash(n.path)
+	ph := pathHash(s.Path)
 	aclHash := t.acls.hash(n.acl)
-	t.digest -= contentHash(ph, n.data, aclHash) + statHash(ph, n)
-	t.dataSize -= int64(len(n.data))
-	oldLen := len(n.data)
-	n.data = cloneData(s.Data)
+	t.digest -= contentHash(ph, n.data(), aclHash) + statHash(ph, n)
+	oldLen := n.size()
+	n.setData(s.Data)
 	n.version = s.Version
 	n.mzxid = h.Zxid
 	n.mtime = h.Time
-	t.dataSize += int64(len(n.data))
-	t.digest += contentHash(ph, n.data, aclHash) + statHash(ph, n)
-	t.quotaDataChanged(n.path, int64(len(n.data)-oldLen))
+	t.dataSize += int64(n.size() - oldLen)
+	t.digest += contentHash(ph, n.data(), aclHash) + statHash(ph, n)
+	t.quotaDataChanged(s.Path, int64(n.size()-oldLen))
 	*changes = append(*changes,
-		Change{Type: proto.EventNodeDataChanged, Path: n.path, ACL: t.acls.list(n.acl), Zxid: h.Zxid})
+		Change{Type: proto.EventNodeDataChanged, Path: s.Path, ACL: t.acls.list(n.acl), Zxid: h.Zxid})
 	return n.stat()
 }
 
-// setACL replaces n's ACL and aversion; mzxid does not change and no
-// watcher hears of it.
+// setACL replaces the ACL and aversion of n, the node at s.Path; mzxid
+// does not change and no watcher hears of it.
 func (t *Tree) setACL(n *node, s *SetACLTxn) proto.Stat {
-	t.digest -= t.nodeHash(n)
+	t.digest -= t.nodeHash(n, s.Path)
 	old := n.acl
 	n.acl = t.acls.intern(s.ACL) // before release, so an unchanged list is not dropped and re-added
 	t.acls.release(old)
 	n.aversion = s.Version
-	t.digest += t.nodeHash(n)
+	t.digest += t.nodeHash(n, s.Path)
 	return n.stat()
 }
 
@@ -279,23 +269,27 @@ func (t *Tree) closeSession(h Header, changes *[]Change) []string {
 	if len(set) == 0 {
 		return nil
 	}
-	victims := make([]*node, 0, len(set))
-	for n := range set {
-		victims = append(victims, n)
+	type victim struct {
+		n    *node
+		path string
 	}
-	slices.SortFunc(victims, func(a, b *node) int {
+	victims := make([]victim, 0, len(set))
+	for n := range set {
+		victims = append(victims, victim{n, n.path()})
+	}
+	slices.SortFunc(victims, func(a, b victim) int {
 		if da, db := strings.Count(a.path, "/"), strings.Count(b.path, "/"); da != db {
 			return db - da
 		}
 		return strings.Compare(a.path, b.path)
 	})
 	closed := make([]string, 0, len(victims))
-	for _, n := range victims {
-		if n.numChildren() > 0 {
+	for _, v := range victims {
+		if v.n.numChildren() > 0 {
 			continue
 		}
-		t.delete(h.Zxid, n, changes)
-		closed = append(closed, n.path)
+		t.delete(h.Zxid, v.n, v.path, changes)
+		closed = append(closed, v.path)
 	}
 	if len(closed) == 0 {
 		return nil
@@ -423,7 +417,7 @@ func (t *Tree) applyOp(h Header, op SubTxn, changes *[]Change) OpResult {
 		}
 		return OpResult{Type: typ, Path: x.Path, Stat: t.create(h, x, changes)}
 	case *DeleteTxn:
-		t.delete(h.Zxid, t.nodes.get(x.Path), changes)
+		t.delete(h.Zxid, t.nodes.get(x.Path), x.Path, changes)
 		return OpResult{Type: proto.OpDelete, Path: x.Path}
 	case *SetDataTxn:
 		return OpResult{Type: proto.OpSetData, Path: x.Path, Stat: t.setData(h, t.nodes.get(x.Path), x, changes)}

@@ -90,17 +90,18 @@ func statHash(ph uint64, n *node) uint64 {
 	return mix(h)
 }
 
-// nodeHash is a node's whole contribution to the digest.
-func (t *Tree) nodeHash(n *node) uint64 {
-	ph := pathHash(n.path)
-	return contentHash(ph, n.data, t.acls.hash(n.acl)) + statHash(ph, n)
+// nodeHash is the whole contribution to the digest of n, whose full path
+// is path.
+func (t *Tree) nodeHash(n *node, path string) uint64 {
+	ph := pathHash(path)
+	return contentHash(ph, n.data(), t.acls.hash(n.acl)) + statHash(ph, n)
 }
 
 // recomputeDigest computes the digest from scratch (for tests and checks).
 func (t *Tree) recomputeDigest() uint64 {
 	var d uint64
 	t.nodes.each(func(n *node) {
-		d += t.nodeHash(n) // addition commutes: index order does not matter
+		d += t.nodeHash(n, n.path()) // addition commutes: index order does not matter
 	})
 	return d
 }

@@ -3,18 +3,25 @@ package znode
 import "hash/maphash"
 
 // index maps full paths to nodes. It is a compact replacement for
-// map[string]*node: a node already holds its path, so a slot needs only the
-// node pointer (8 bytes) plus a 1-byte fingerprint, about 16 bytes per node
-// at the average load instead of 40-55 for a Go map with string keys.
+// map[string]*node: a node can be checked against a path through its name
+// and its parent's path (node.hasPath) and caches its own hash, so a slot needs
+// only the node pointer (8 bytes) plus a 1-byte fingerprint, about 16 bytes
+// per node at the average load instead of 40-55 for a Go map with string
+// keys, and no node needs to hold its full path.
 //
 // It is split into 256 open-addressing tables (linear probing, deletion by
 // backward shift) chosen by the hash's top byte, so that a resize only
 // rehashes 1/256 of the nodes and never stalls Apply for long.
 //
 // Hashing uses hash/maphash with a per-index random seed, like Go's own
-// maps, so crafted paths cannot force collisions. The seed only affects the
-// placement of nodes inside the index, never any output: nothing iterates
-// the index to produce results without sorting or summing commutatively.
+// maps, so crafted paths cannot force collisions; the 64-bit hash is
+// folded to the 32 bits a node caches. Of those, the top 8 pick the
+// table, the low bits the home slot and bits 16-23 the fingerprint (which
+// overlaps the home slot only in tables beyond 2^16 slots, some 12 million
+// nodes, and even then only weakens the filter: a match is always confirmed
+// against the full hash and the path). The seed only affects the placement
+// of nodes inside the index, never any output: nothing iterates the index
+// to produce results without sorting or summing commutatively.
 type index struct {
 	seed  maphash.Seed
 	tabs  [indexTables]indexTable
@@ -23,7 +30,7 @@ type index struct {
 
 const (
 	indexTables  = 256
-	indexShift   = 56 // top 8 bits of the hash pick the table
+	indexShift   = 24 // top 8 bits of the 32-bit hash pick the table
 	minTableSize = 8
 )
 
@@ -35,12 +42,14 @@ type indexTable struct {
 
 func newIndex() *index { return &index{seed: maphash.MakeSeed()} }
 
-func (x *index) hash(path string) uint64 { return maphash.String(x.seed, path) }
+func (x *index) hash(path string) uint32 {
+	h := maphash.String(x.seed, path)
+	return uint32(h ^ h>>32)
+}
 
-// fingerprint takes bits that neither pick the table nor (for tables up to
-// 2^48 slots) the home slot.
-func fingerprint(h uint64) uint8 {
-	if f := uint8(h >> 48); f != 0 {
+// fingerprint is the hash's third byte, never 0 (which marks empty slots).
+func fingerprint(h uint32) uint8 {
+	if f := uint8(h >> 16); f != 0 {
 		return f
 	}
 	return 1
@@ -56,49 +65,51 @@ func (x *index) get(path string) *node {
 		return nil
 	}
 	fp := fingerprint(h)
-	mask := uint64(len(tb.slots) - 1)
+	mask := uint32(len(tb.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		switch c := tb.ctrl[i]; {
 		case c == 0:
 			return nil
-		case c == fp && tb.slots[i].path == path:
-			return tb.slots[i]
+		case c == fp:
+			if n := tb.slots[i]; n.hash == h && n.hasPath(path) {
+				return n
+			}
 		}
 	}
 }
 
-// insert adds n, whose path must not be present.
-func (x *index) insert(n *node) {
-	h := x.hash(n.path)
+// insert adds n, whose full path is path and must not be present.
+func (x *index) insert(n *node, path string) {
+	h := x.hash(path)
+	n.hash = h
 	tb := &x.tabs[h>>indexShift]
 	if (tb.count+1)*4 > len(tb.slots)*3 {
 		x.resize(tb, max(minTableSize, 2*len(tb.slots)))
 	}
-	tb.put(h, n)
+	tb.put(n)
 	tb.count++
 	x.count++
 }
 
-func (tb *indexTable) put(h uint64, n *node) {
-	mask := uint64(len(tb.slots) - 1)
-	i := h & mask
+func (tb *indexTable) put(n *node) {
+	mask := uint32(len(tb.slots) - 1)
+	i := n.hash & mask
 	for tb.ctrl[i] != 0 {
 		i = (i + 1) & mask
 	}
-	tb.ctrl[i] = fingerprint(h)
+	tb.ctrl[i] = fingerprint(n.hash)
 	tb.slots[i] = n
 }
 
 // remove deletes n, which must be present (it panics otherwise: the tree
 // is corrupt).
 func (x *index) remove(n *node) {
-	h := x.hash(n.path)
-	tb := &x.tabs[h>>indexShift]
-	mask := uint64(len(tb.slots) - 1)
-	i := h & mask
+	tb := &x.tabs[n.hash>>indexShift]
+	mask := uint32(len(tb.slots) - 1)
+	i := n.hash & mask
 	for tb.slots[i] != n {
 		if tb.ctrl[i] == 0 {
-			panic("znode: removing a node that is not indexed: " + n.path)
+			panic("znode: removing a node that is not indexed: " + n.path())
 		}
 		i = (i + 1) & mask
 	}
@@ -109,7 +120,7 @@ func (x *index) remove(n *node) {
 		if tb.ctrl[j] == 0 {
 			break
 		}
-		home := x.hash(tb.slots[j].path) & mask
+		home := tb.slots[j].hash & mask
 		if (j-home)&mask >= (j-i)&mask {
 			tb.ctrl[i], tb.slots[i] = tb.ctrl[j], tb.slots[j]
 			i = j
@@ -129,7 +140,7 @@ func (x *index) resize(tb *indexTable, size int) {
 	tb.slots = make([]*node, size)
 	for _, n := range old {
 		if n != nil {
-			tb.put(x.hash(n.path), n)
+			tb.put(n)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package znode
 import (
 	"fmt"
 	"math/rand"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,12 +16,18 @@ func TestIndexMatchesMap(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	x := newIndex()
 	want := map[string]*node{}
+	// The index checks a path against a node's name and its parent's
+	// path: hang the keys under /k.
+	root := newNode(nil, "", emptyData)
+	k := newNode(root, "k", emptyData)
+	root.addChild(k, RootPath) // records the root's path as ""
+	k.kids = &children{path: "/k"}
 	check := func() {
 		require.Equal(t, len(want), x.len())
 		seen := 0
 		x.each(func(n *node) {
 			seen++
-			require.Same(t, want[n.path], n)
+			require.Same(t, want[n.path()], n)
 		})
 		require.Equal(t, len(want), seen)
 		for p, n := range want {
@@ -45,12 +52,13 @@ func TestIndexMatchesMap(t *testing.T) {
 	for _, ph := range phases {
 		for i := 0; i < ph.ops; i++ {
 			if r.Intn(100) < ph.insertPct || len(keys) == 0 {
-				p := fmt.Sprintf("/k/%d", r.Intn(1<<20))
+				name := strconv.Itoa(r.Intn(1 << 20))
+				p := "/k/" + name
 				if _, ok := want[p]; ok {
 					continue
 				}
-				n := &node{path: p}
-				x.insert(n)
+				n := newNode(k, name, nil)
+				x.insert(n, p)
 				want[p] = n
 				keys = append(keys, p)
 				continue

@@ -3,6 +3,7 @@ package znode
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 	"testing"
 	"unsafe"
 
@@ -11,31 +12,45 @@ import (
 	"github.com/warrenhq/warren/core/proto"
 )
 
-// buildFlat fills a new tree with count nodes of dataLen bytes spread over
-// parents parents (/p0 ... /pN), the shape of the memory benchmark. The
-// txns are built the way decoding builds them: a fresh path string and a
-// fresh data slice per node.
-func buildFlat(tb testing.TB, count, parents, dataLen int) *Tree {
+// benchRun is the parent of the benchmark nodes, shaped like the run node
+// of `warren bench` (root "/warren-bench", then "run-" and a base-36 time).
+const benchRun = "/warren-bench/run-dlr0k2x9q1c7m"
+
+// benchBucket is the path of the b-th parent of the benchmark nodes.
+func benchBucket(b int) string { return benchRun + "/b" + strconv.Itoa(b) }
+
+// benchNode is the path of the i-th benchmark node, perParent to a parent,
+// as `warren bench --workload populate` names them (perParent 1000 there).
+func benchNode(i, perParent int) string {
+	return benchBucket(i/perParent) + "/n" + strconv.Itoa(i%perParent)
+}
+
+// buildFlat fills a new tree with count nodes of dataLen bytes,
+// perParent under each parent, in the shape of `warren bench --workload
+// populate` (see benchNode). The txns are built the way decoding builds
+// them: a fresh path string and a fresh data slice per node. The tree then
+// holds count + buckets + 2 nodes beyond the 4 that NewTree creates.
+func buildFlat(tb testing.TB, count, perParent, dataLen int) *Tree {
 	tb.Helper()
 	t := NewTree()
 	zxid := int64(0)
-	for p := 0; p < parents; p++ {
+	create := func(path string, data []byte, cv int32) {
 		zxid++
 		r := t.Apply(Header{Zxid: zxid, Time: zxid, Type: proto.OpCreate},
-			&CreateTxn{Path: fmt.Sprintf("/p%d", p), Data: []byte{}, ACL: proto.OpenACLUnsafe, ParentCversion: int32(p + 1)})
-		require.Equal(tb, proto.OK, r.Err)
+			&CreateTxn{Path: path, Data: data, ACL: proto.OpenACLUnsafe, ParentCversion: cv})
+		if r.Err != proto.OK {
+			tb.Fatalf("create %s: %v", path, r.Err)
+		}
+	}
+	create(Parent(benchRun), []byte{}, -1)
+	create(benchRun, []byte{}, -1)
+	for b := 0; b*perParent < count; b++ {
+		create(benchBucket(b), []byte{}, -1)
 	}
 	for i := 0; i < count; i++ {
-		p := i % parents
-		zxid++
 		data := make([]byte, dataLen)
 		data[0] = byte(i)
-		r := t.Apply(Header{Zxid: zxid, Time: zxid, Type: proto.OpCreate},
-			&CreateTxn{Path: fmt.Sprintf("/p%d/node-%010d", p, i/parents), Data: data,
-				ACL: proto.OpenACLUnsafe, ParentCversion: int32(i/parents + 1)})
-		if r.Err != proto.OK {
-			tb.Fatalf("create %d: %v", i, r.Err)
-		}
+		create(benchNode(i, perParent), data, -1)
 	}
 	return t
 }
@@ -53,15 +68,15 @@ func heapBytes() uint64 {
 // dataLen bytes.
 func measure(tb testing.TB, count, dataLen int) float64 {
 	before := heapBytes()
-	t := buildFlat(tb, count, 4, dataLen)
+	t := buildFlat(tb, count, 1000, dataLen)
 	after := heapBytes()
-	require.Equal(tb, count+4+4, t.NodeCount())
+	require.Equal(tb, count+(count+999)/1000+2+4, t.NodeCount())
 	runtime.KeepAlive(t)
 	return float64(after-before) / float64(count)
 }
 
-// BenchmarkMemory1M builds 1,000,000 znodes of 100 bytes under 4 parents
-// and reports the live heap per znode, total and beyond the data. Run with
+// BenchmarkMemory1M builds 1,000,000 znodes of 100 bytes, 1000 under each
+// of 1000 parents, as `warren bench --workload populate` does, and reports the live heap per znode, total and beyond the data. Run with
 //
 //	go test -run '^$' -bench Memory1M -benchtime 1x ./core/znode/
 func BenchmarkMemory1M(b *testing.B) {
@@ -73,10 +88,10 @@ func BenchmarkMemory1M(b *testing.B) {
 	}
 }
 
-// TestNodeLayout pins the node struct to the 112-byte size class.
+// TestNodeLayout pins the node struct to the 96-byte size class.
 func TestNodeLayout(t *testing.T) {
-	require.LessOrEqual(t, unsafe.Sizeof(node{}), uintptr(112))
-	require.LessOrEqual(t, unsafe.Sizeof(children{}), uintptr(32))
+	require.LessOrEqual(t, unsafe.Sizeof(node{}), uintptr(96))
+	require.LessOrEqual(t, unsafe.Sizeof(children{}), uintptr(48))
 }
 
 // TestMemoryPerNode is a scaled-down version of BenchmarkMemory1M that
@@ -88,17 +103,17 @@ func TestMemoryPerNode(t *testing.T) {
 	const count, dataLen = 100_000, 100
 	perNode := measure(t, count, dataLen)
 	t.Logf("%.0f heap bytes per znode (%.0f beyond the data)", perNode, perNode-dataLen)
-	require.Less(t, perNode-dataLen, 220.0)
+	require.Less(t, perNode-dataLen, 150.0)
 }
 
 // BenchmarkApplyCreateDelete measures a create and a delete of a
 // sequential-style child under a parent that keeps 10,000 children.
 func BenchmarkApplyCreateDelete(b *testing.B) {
-	t := buildFlat(b, 10_000, 1, 100)
+	t := buildFlat(b, 10_000, 10_000, 100)
 	data := make([]byte, 100)
 	paths := make([]string, 1024)
 	for i := range paths {
-		paths[i] = fmt.Sprintf("/p0/bench-%010d", i)
+		paths[i] = fmt.Sprintf("%s/bench-%010d", benchBucket(0), i)
 	}
 	zxid := int64(1 << 32)
 	b.ReportAllocs()
@@ -120,10 +135,10 @@ func BenchmarkApplyCreateDelete(b *testing.B) {
 
 // BenchmarkGet measures a data read with its Meta.
 func BenchmarkGet(b *testing.B) {
-	t := buildFlat(b, 100_000, 4, 100)
+	t := buildFlat(b, 100_000, 1000, 100)
 	paths := make([]string, 1024)
 	for i := range paths {
-		paths[i] = fmt.Sprintf("/p%d/node-%010d", i%4, i*7)
+		paths[i] = benchNode(i*97, 1000)
 	}
 	b.ReportAllocs()
 	i := 0

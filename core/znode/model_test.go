@@ -121,7 +121,7 @@ func (m *model) op(h Header, txn Txn, changes *[]Change) (string, proto.Stat, pr
 	switch x := txn.(type) {
 	case *CreateTxn:
 		p := x.Path
-		if len(p) < 2 || p[0] != '/' || strings.HasSuffix(p, "/") {
+		if len(p) < 2 || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasSuffix(p, "/") {
 			return p, proto.Stat{}, proto.ErrBadArguments
 		}
 		if m.nodes[p] != nil {

@@ -19,31 +19,31 @@ const (
 	quotaStatNode  = "zookeeper_stats"
 )
 
-// quotaCreated updates quota bookkeeping after n was created.
-func (t *Tree) quotaCreated(n *node) {
-	parent := Parent(n.path)
+// quotaCreated updates quota bookkeeping after n was created at path.
+func (t *Tree) quotaCreated(n *node, path string) {
+	parent := Parent(path)
 	if strings.HasPrefix(parent, QuotaPath) {
-		switch Base(n.path) {
+		switch n.name() {
 		case quotaLimitNode:
 			t.quotas[strings.TrimPrefix(parent, QuotaPath)] = struct{}{}
 		case quotaStatNode:
 			t.recountQuota(strings.TrimPrefix(parent, QuotaPath))
 		}
 	}
-	if p, ok := t.quotaPrefix(n.path); ok {
-		t.adjustQuota(p, 1, int64(len(n.data)))
+	if p, ok := t.quotaPrefix(path); ok {
+		t.adjustQuota(p, 1, int64(n.size()))
 	}
 }
 
 // quotaDeleted updates quota bookkeeping after n (with its data) was
-// deleted.
-func (t *Tree) quotaDeleted(n *node) {
-	parent := Parent(n.path)
-	if strings.HasPrefix(parent, ZooKeeperPath) && Base(n.path) == quotaLimitNode {
+// deleted from path.
+func (t *Tree) quotaDeleted(n *node, path string) {
+	parent := Parent(path)
+	if strings.HasPrefix(parent, ZooKeeperPath) && n.name() == quotaLimitNode {
 		delete(t.quotas, strings.TrimPrefix(parent, QuotaPath))
 	}
-	if p, ok := t.quotaPrefix(n.path); ok {
-		t.adjustQuota(p, -1, -int64(len(n.data)))
+	if p, ok := t.quotaPrefix(path); ok {
+		t.adjustQuota(p, -1, -int64(n.size()))
 	}
 }
 
@@ -76,7 +76,7 @@ func (t *Tree) recountQuota(path string) {
 		var walk func(n *node)
 		walk = func(n *node) {
 			count++
-			bytes += int64(len(n.data))
+			bytes += int64(n.size())
 			if n.kids != nil {
 				for _, c := range n.kids.list {
 					walk(c)
@@ -94,22 +94,23 @@ func (t *Tree) adjustQuota(path string, dCount, dBytes int64) {
 	if !ok {
 		return // ZooKeeper logs and carries on
 	}
-	count, bytes := parseQuotaStats(n.data)
+	count, bytes := parseQuotaStats(n.data())
 	t.setQuotaStats(path, count+dCount, bytes+dBytes)
 }
 
 func (t *Tree) setQuotaStats(path string, count, bytes int64) {
-	n, ok := t.lookup(QuotaPath + path + "/" + quotaStatNode)
+	statPath := QuotaPath + path + "/" + quotaStatNode
+	n, ok := t.lookup(statPath)
 	if !ok {
 		return
 	}
 	data := []byte("count=" + strconv.FormatInt(count, 10) + ",bytes=" + strconv.FormatInt(bytes, 10))
-	ph := pathHash(n.path)
+	ph := pathHash(statPath)
 	aclHash := t.acls.hash(n.acl)
-	t.digest -= contentHash(ph, n.data, aclHash)
-	t.dataSize += int64(len(data) - len(n.data))
-	n.data = data
-	t.digest += contentHash(ph, n.data, aclHash)
+	t.digest -= contentHash(ph, n.data(), aclHash)
+	t.dataSize += int64(len(data) - n.size())
+	n.setData(data)
+	t.digest += contentHash(ph, n.data(), aclHash)
 }
 
 // parseQuotaStats reads count and bytes from StatsTrack text

@@ -13,36 +13,130 @@ package znode
 import (
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/warrenhq/warren/core/proto"
 )
 
-// node is one znode, laid out for a small footprint (112 bytes on amd64):
-// stat fields are plain integers, the ACL is a 4-byte handle into the
-// tree's interning cache, the child name is a suffix of path, and the
-// children list (with pzxid, which only moves when children do) lives in a
-// separate record that only nodes which ever had a child allocate.
+// node is one znode, laid out for a small footprint (96 bytes on amd64,
+// plus one allocation for its name and data):
+//   - a node stores only its name (the last path segment), not its full
+//     path: the parent's children record holds the parent's path, and
+//     operations on a node take its path from the transaction;
+//   - the name and the data share one allocation (buf: the name's bytes,
+//     then the data's), so a node costs two allocations in all; a setData
+//     allocates a new buffer and never writes to the old one, so the data
+//     slices handed out by Get stay immutable;
+//   - stat fields are plain integers, the ACL is a 4-byte handle into the
+//     tree's interning cache, and hash caches the node's hash in the path
+//     index, which rehashes on resize and removal without rebuilding paths;
+//   - the children list (with pzxid, which only moves when children do)
+//     lives in a separate record that only nodes which ever had a child
+//     allocate.
 type node struct {
-	path     string
-	data     []byte
+	parent   *node     // nil for the root
+	buf      *byte     // name bytes, then data bytes; nil if both are empty
 	kids     *children // nil until the node gets its first child
-	idx      int32     // position in the parent's children list
+	nameLen  uint32
+	dataLen  int32  // -1 for null data
+	hash     uint32 // the full path's hash in the tree's index
+	idx      int32  // position in the parent's children list
 	acl      aclHandle
+	version  int32
+	cversion int32 // stored cversion: number of child creates
+	aversion int32
 	czxid    int64
 	mzxid    int64
 	ctime    int64
 	mtime    int64
 	owner    int64 // stored ephemeralOwner: session, ContainerOwner, TTLOwnerMask|ttl or 0
-	version  int32
-	cversion int32 // stored cversion: number of child creates
-	aversion int32
+}
+
+// newNode returns a node named name (a single path segment, "" for the
+// root) under parent, holding a copy of data. It is not yet in parent's
+// children list.
+func newNode(parent *node, name string, data []byte) *node {
+	n := &node{parent: parent}
+	n.setBuf(name, data)
+	return n
+}
+
+// setBuf stores name and a copy of data in a fresh buffer; nil data stays
+// distinct from empty data.
+func (n *node) setBuf(name string, data []byte) {
+	n.nameLen, n.dataLen = uint32(len(name)), int32(len(data))
+	if data == nil {
+		n.dataLen = -1
+	}
+	if len(name)+len(data) == 0 {
+		n.buf = nil
+		return
+	}
+	b := make([]byte, len(name)+len(data))
+	copy(b[copy(b, name):], data)
+	n.buf = unsafe.SliceData(b)
+}
+
+// name is the node's last path segment ("" for the root). It shares the
+// node's buffer, which is never modified, so it is a valid immutable string.
+func (n *node) name() string { return unsafe.String(n.buf, n.nameLen) }
+
+// data returns the node's data: nil for null data, a shared empty slice for
+// empty data, else a slice of the node's buffer (whose capacity ends with
+// the data, so an append by a caller always copies). It must not be
+// modified.
+func (n *node) data() []byte {
+	switch {
+	case n.dataLen < 0:
+		return nil
+	case n.dataLen == 0:
+		return emptyData
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(n.buf), n.nameLen)), n.dataLen)
+}
+
+// size is the length of the node's data (0 for null data).
+func (n *node) size() int { return max(int(n.dataLen), 0) }
+
+// setData replaces the node's data with a copy of data.
+func (n *node) setData(data []byte) { n.setBuf(n.name(), data) }
+
+// hasPath reports whether path is n's full path: its name, preceded by
+// its parent's path.
+func (n *node) hasPath(path string) bool {
+	p := n.parent
+	if p == nil {
+		return path == RootPath
+	}
+	name := n.name()
+	cut := len(path) - len(name) - 1
+	return cut >= 0 && path[cut] == '/' && path[cut+1:] == name && path[:cut] == p.kids.path
+}
+
+// path returns n's full path, built from its parent's path and its name.
+func (n *node) path() string {
+	if n.parent == nil {
+		return RootPath
+	}
+	return n.parent.kids.path + "/" + n.name()
 }
 
 // children is an unsorted list of child nodes; each child knows its index,
-// so removal is an O(1) swap with the last element.
+// so removal is an O(1) swap with the last element. It also holds the
+// parent's full path, from which a child's path follows (node.path), as
+// few nodes are parents.
 type children struct {
 	list  []*node
 	pzxid int64
+	path  string // the full path of the node that owns the list; "" for the root
+}
+
+// childPath is the full path of the child named name of the node at parent.
+func childPath(parent, name string) string {
+	if parent == RootPath {
+		return "/" + name
+	}
+	return parent + "/" + name
 }
 
 func (n *node) pzxid() int64 {
@@ -59,12 +153,13 @@ func (n *node) numChildren() int {
 	return len(n.kids.list)
 }
 
-// name is the node's last path segment, sharing the path's memory.
-func (n *node) name() string { return Base(n.path) }
-
-func (n *node) addChild(c *node) {
+// addChild appends c to n's children; path is n's full path.
+func (n *node) addChild(c *node, path string) {
 	if n.kids == nil {
-		n.kids = &children{pzxid: n.czxid}
+		if path == RootPath {
+			path = "" // the prefix of the root's children's paths
+		}
+		n.kids = &children{pzxid: n.czxid, path: strings.Clone(path)}
 	}
 	c.idx = int32(len(n.kids.list))
 	n.kids.list = append(n.kids.list, c)
@@ -142,7 +237,7 @@ func (n *node) stat() proto.Stat {
 		Cversion:       n.cversion*2 - nc,
 		Aversion:       n.aversion,
 		EphemeralOwner: owner,
-		DataLength:     int32(len(n.data)),
+		DataLength:     int32(n.size()),
 		NumChildren:    nc,
 		Pzxid:          n.pzxid(),
 	}
@@ -201,11 +296,17 @@ func NewTree() *Tree {
 		quotas:     make(map[string]struct{}),
 	}
 	add := func(path string, acl []proto.ACL) *node {
-		n := &node{path: path, data: emptyData, acl: t.acls.intern(acl)}
+		var parent *node
+		name := ""
 		if p := Parent(path); p != "" {
-			t.nodes.get(p).addChild(n)
+			parent, name = t.nodes.get(p), Base(path)
 		}
-		t.nodes.insert(n)
+		n := newNode(parent, name, emptyData)
+		n.acl = t.acls.intern(acl)
+		if parent != nil {
+			parent.addChild(n, Parent(path))
+		}
+		t.nodes.insert(n, path)
 		t.dataSize += int64(len(path))
 		return n
 	}
@@ -244,7 +345,7 @@ func (t *Tree) Get(path string) (data []byte, m Meta, ok bool) {
 	if !ok {
 		return nil, Meta{}, false
 	}
-	return n.data, t.meta(n), true
+	return n.data(), t.meta(n), true
 }
 
 // Children returns the names (not full paths) of the node's children, in no
@@ -292,7 +393,7 @@ func (t *Tree) Ephemerals(session int64) []string {
 	set := t.ephemerals[session]
 	out := make([]string, 0, len(set))
 	for n := range set {
-		out = append(out, n.path)
+		out = append(out, n.path())
 	}
 	slices.Sort(out)
 	return out
@@ -338,21 +439,32 @@ func (t *Tree) Walk(path string, fn func(path string, m Meta) bool) {
 	if !ok {
 		return
 	}
-	stack := []*node{n}
+	// Each entry holds a node and its parent's path; the node's own path is
+	// built when it is visited.
+	type entry struct {
+		n      *node
+		parent string
+	}
+	stack := []entry{{n: n}}
 	for len(stack) > 0 {
 		top := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if !fn(top.path, t.meta(top)) {
+		p := path
+		if top.n != n {
+			p = childPath(top.parent, top.n.name())
+		}
+		if !fn(p, t.meta(top.n)) {
 			return
 		}
-		if top.kids == nil || len(top.kids.list) == 0 {
+		if top.n.kids == nil || len(top.n.kids.list) == 0 {
 			continue
 		}
 		// Push in reverse order so the smallest name is visited first.
-		// Siblings share the prefix "parent/", so path order is name order.
 		start := len(stack)
-		stack = append(stack, top.kids.list...)
-		slices.SortFunc(stack[start:], func(a, b *node) int { return strings.Compare(b.path, a.path) })
+		for _, c := range top.n.kids.list {
+			stack = append(stack, entry{n: c, parent: p})
+		}
+		slices.SortFunc(stack[start:], func(a, b entry) int { return strings.Compare(b.n.name(), a.n.name()) })
 	}
 }
 
@@ -372,11 +484,11 @@ func (t *Tree) ExpiredContainers(now int64, maxNeverUsedMs int64) []string {
 		switch kindOf(n.owner) {
 		case ownerContainer:
 			if n.cversion > 0 || maxNeverUsedMs > 0 && elapsed > maxNeverUsedMs {
-				out = append(out, n.path)
+				out = append(out, n.path())
 			}
 		case ownerTTL:
 			if ttl := n.owner & proto.MaxTTL; ttl != 0 && elapsed > ttl {
-				out = append(out, n.path)
+				out = append(out, n.path())
 			}
 		}
 	}

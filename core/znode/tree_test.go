@@ -2,6 +2,7 @@ package znode
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -361,6 +362,8 @@ func TestImpossibleTxnsChangeNothing(t *testing.T) {
 		{"create relative", proto.OpCreate, mkCreate("p/x", nil, 0, 1), proto.ErrBadArguments},
 		{"create trailing slash", proto.OpCreate2, mkCreate("/p/", nil, 0, 1), proto.ErrBadArguments},
 		{"create empty path", proto.OpCreate, mkCreate("", nil, 0, 1), proto.ErrBadArguments},
+		{"create empty first segment", proto.OpCreate, mkCreate("//x", nil, 0, 1), proto.ErrBadArguments},
+		{"create empty inner segment", proto.OpCreate, mkCreate("/p//x", nil, 0, 1), proto.ErrNoNode},
 		{"delete missing", proto.OpDelete, &DeleteTxn{Path: "/nope"}, proto.ErrNoNode},
 		{"delete non-empty", proto.OpDelete, &DeleteTxn{Path: "/p"}, proto.ErrNotEmpty},
 		{"delete root", proto.OpDelete, &DeleteTxn{Path: "/"}, proto.ErrBadArguments},
@@ -567,4 +570,68 @@ func TestTTLOf(t *testing.T) {
 		assert.Equal(t, tt.ok, ok, "%#x", tt.owner)
 		assert.Equal(t, tt.ttl, ttl, "%#x", tt.owner)
 	}
+}
+
+// TestLookupComparesWholePath checks that a node, which stores only its
+// name, is found by its exact full path and by no look-alike: the same name
+// under another parent, a parent whose path is a prefix of another, or
+// spellings with empty segments.
+func TestLookupComparesWholePath(t *testing.T) {
+	tr := NewTree()
+	for i, p := range []string{"/a", "/ab", "/a/b", "/a/bb", "/ab/b", "/b", "/b/a", "/a/b/c"} {
+		mustApply(t, tr, at(int64(i+1), proto.OpCreate), mkCreate(p, []byte(p), 0, -1))
+	}
+	tests := []struct {
+		path string
+		ok   bool
+	}{
+		{"/", true},
+		{"/a", true},
+		{"/ab", true},
+		{"/a/b", true},
+		{"/a/bb", true},
+		{"/ab/b", true},
+		{"/b/a", true},
+		{"/a/b/c", true},
+		{"/zookeeper/quota", true},
+		{"", false},
+		{"a", false},
+		{"//a", false},
+		{"/a//b", false},
+		{"/a/b/", false},
+		{"/a/a", false},
+		{"/b/b", false},
+		{"/ab/bb", false},
+		{"/a/b/c/d", false},
+		{"/x/a/b", false},
+		{"a/b", false},
+		{"/quota", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			data, _, ok := tr.Get(tt.path)
+			require.Equal(t, tt.ok, ok)
+			if ok && tt.path != "/" && !strings.HasPrefix(tt.path, ZooKeeperPath) {
+				assert.Equal(t, tt.path, string(data), "the node created with its path as data")
+			}
+		})
+	}
+}
+
+// TestDataSlicesStayImmutable checks that data handed out by Get survives
+// a later setData, and that appending to it cannot reach the node.
+func TestDataSlicesStayImmutable(t *testing.T) {
+	tr := NewTree()
+	mustApply(t, tr, at(1, proto.OpCreate), mkCreate("/n", []byte("first"), 0, -1))
+	old, _, ok := tr.Get("/n")
+	require.True(t, ok)
+	require.Equal(t, len(old), cap(old), "no spare capacity after the data")
+	_ = append(old, "tail"...)
+	mustApply(t, tr, at(2, proto.OpSetData), &SetDataTxn{Path: "/n", Data: []byte("second!"), Version: 1})
+	assert.Equal(t, "first", string(old), "the old slice is untouched")
+	cur, _, _ := tr.Get("/n")
+	assert.Equal(t, "second!", string(cur))
+	names, _, _ := tr.Children("/")
+	assert.Contains(t, names, "n", "the name survives the new buffer")
+	assert.Equal(t, tr.recomputeDigest(), tr.Digest())
 }
