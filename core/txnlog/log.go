@@ -346,10 +346,8 @@ func (l *Log) ensureAlloc(seg *segment, need int64) error {
 	if need <= l.alloc {
 		return nil
 	}
-	target := l.alloc
-	for target < need {
-		target += l.opts.PreallocSize
-	}
+	chunk := l.opts.PreallocSize
+	target := (need + chunk - 1) / chunk * chunk
 	if limit := max(l.opts.SegmentSize, need); target > limit {
 		target = limit
 	}

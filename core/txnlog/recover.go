@@ -74,7 +74,9 @@ func (l *Log) recover() error {
 		}
 		records += n
 		torn = t
-		prevLast = seg.last
+		if seg.last != 0 {
+			prevLast = seg.last
+		}
 	}
 	if torn != nil {
 		seg := segs[len(segs)-1]
