@@ -157,8 +157,8 @@ func TestRecoveryCases(t *testing.T) {
 		want   want
 	}{
 		{
-			name:  "clean log",
-			build: standard,
+			name:   "clean log",
+			build:  standard,
 			damage: func(*testing.T, string) {},
 			want:   want{last: MakeZxid(1, 120)},
 		},
@@ -340,7 +340,7 @@ func TestRecoveryCases(t *testing.T) {
 			want:   want{corrupt: true, file: seg(0), reasonPart: "claims durability"},
 		},
 		{
-			name: "garbage after the end of a middle segment",
+			name:  "garbage after the end of a middle segment",
 			build: standard,
 			damage: func(t *testing.T, dir string) {
 				mutate(t, seg(0)(dir), func(b []byte) []byte { return append(b, 0, 0, 0, 0, 1, 2, 3) })
