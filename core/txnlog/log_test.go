@@ -456,7 +456,6 @@ func TestStickyFsyncError(t *testing.T) {
 	assert.Equal(t, zxids(1, 1, 10), got[:10])
 }
 
-
 func errAs(err error) *FailedError {
 	var fe *FailedError
 	if errors.As(err, &fe) {
