@@ -15,12 +15,8 @@ import (
 type OpKind int
 
 const (
-	// OpExists notes that directory Name (and its parents) existed before
-	// the first recorded operation that needed it; it was not created by
-	// the recorded workload and is taken as durable.
-	OpExists OpKind = iota
 	// OpOpen is a successful OpenFile of Name with Flag, as open file Handle.
-	OpOpen
+	OpOpen OpKind = iota
 	// OpWrite is a write of Data at Off through Handle.
 	OpWrite
 	// OpTruncate is a truncate to size Off through Handle.
@@ -40,7 +36,7 @@ const (
 	OpSyncDir
 )
 
-var opNames = [...]string{"exists", "open", "write", "truncate", "sync", "sync-failed", "rename", "remove", "mkdirall", "syncdir"}
+var opNames = [...]string{"open", "write", "truncate", "sync", "sync-failed", "rename", "remove", "mkdirall", "syncdir"}
 
 func (k OpKind) String() string {
 	if int(k) < len(opNames) {
@@ -94,9 +90,10 @@ func (o Op) String() string {
 // The record is replayed onto a MemFS to enumerate crash states (see
 // Enumerate). The replay starts from a copy of the wrapped FS's state at
 // NewRecorder when it is (or wraps, through Unwrap) a *MemFS; otherwise
-// from an empty file system in which the directories found to exist when
-// they were first needed are durable (see OpExists), and a file opened
-// without being created by the workload is taken to be durable and empty.
+// from an empty file system to which every directory the workload uses but
+// did not create (found with Stat when first needed) is added, as durable,
+// and in which a file opened without being created by the workload is taken
+// to be durable and empty.
 //
 // Mutating calls are serialized, so the record order is the order in which
 // they reached the wrapped FS. A Recorder is safe for concurrent use.
@@ -160,8 +157,9 @@ func (r *Recorder) add(op Op) {
 	r.ops = append(r.ops, op)
 }
 
-// noteDirs records, once per directory, the deepest existing ancestor of
-// dir (dir included) as OpExists; r.mu is held.
+// noteDirs adds to the base state, once per directory, the deepest
+// existing ancestor of dir (dir included): it existed before the recorded
+// operations that use it; r.mu is held.
 func (r *Recorder) noteDirs(dir string) {
 	dir = filepath.Clean(dir)
 	if r.known[dir] {
@@ -172,8 +170,12 @@ func (r *Recorder) noteDirs(dir string) {
 			break
 		}
 		if st, err := r.inner.Stat(d); err == nil && st.IsDir {
-			r.add(Op{Kind: OpExists, Name: d})
-			r.markKnown(d)
+			r.base.mu.Lock()
+			err := r.base.ensureDirs(split(d))
+			r.base.mu.Unlock()
+			if err == nil {
+				r.markKnown(d)
+			}
 			break
 		}
 		if filepath.Dir(d) == d {
@@ -388,10 +390,6 @@ func (rp *replayer) apply(op Op) error {
 		return fmt.Errorf("vfs: replaying %v: %w", op, err)
 	}
 	switch op.Kind {
-	case OpExists:
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return wrap(m.ensureDirs(split(op.Name)))
 	case OpOpen:
 		m.mu.Lock()
 		defer m.mu.Unlock()
