@@ -26,6 +26,11 @@ const (
 	// (each directory's) unsynced operations, its length chosen uniformly
 	// from 0 to all of them.
 	KeepRandom
+	// KeepSubset keeps each unsynced write or truncate of a file
+	// independently with probability 1/2: later writes may reach the disk
+	// while earlier ones do not (PACE, ZOOKEEPER-2560). For directories it
+	// means KeepRandom: entry changes are kept as a prefix.
+	KeepSubset
 )
 
 // TearMode says how the last kept unsynced write of a file is torn.
@@ -78,10 +83,12 @@ type CrashOptions struct {
 }
 
 // fileChoice is what a crash keeps of one file's unsynced operations: the
-// first keep of them, and, when cut >= 0, the last kept one (a write) only
-// up to cut bytes (or zeroed from cut when zero is set).
+// first keep of them except those whose index is in drop, and, when cut >=
+// 0, the last kept one (a write) only up to cut bytes (or zeroed from cut
+// when zero is set).
 type fileChoice struct {
 	keep int
+	drop []int
 	cut  int
 	zero bool
 }
@@ -156,7 +163,7 @@ func (m *MemFS) planFor(opts CrashOptions) crashPlan {
 		switch mode {
 		case KeepAll:
 			return n
-		case KeepRandom:
+		case KeepRandom, KeepSubset:
 			return rng.Intn(n + 1)
 		}
 		return 0
@@ -171,7 +178,19 @@ func (m *MemFS) planFor(opts CrashOptions) crashPlan {
 		if len(n.pending) == 0 {
 			continue
 		}
-		c := fileChoice{keep: count(opts.Writes, len(n.pending)), cut: -1}
+		c := fileChoice{cut: -1}
+		if opts.Writes == KeepSubset {
+			for i := range n.pending {
+				if rng.Intn(2) == 0 {
+					c.drop = append(c.drop, i)
+				} else {
+					c.keep = i + 1
+				}
+			}
+			c.drop = slices.DeleteFunc(c.drop, func(i int) bool { return i >= c.keep })
+		} else {
+			c.keep = count(opts.Writes, len(n.pending))
+		}
 		if c.keep > 0 && opts.Tear != TearNone {
 			if op := n.pending[c.keep-1]; !op.trunc {
 				c.cut = tearCut(op, opts.Tear, rng)
@@ -222,6 +241,9 @@ func tearCut(op fileOp, mode TearMode, rng *rand.Rand) int {
 func fileContent(n *inode, c fileChoice) []byte {
 	buf := slices.Clone(n.durable)
 	for i, op := range n.pending[:c.keep] {
+		if slices.Contains(c.drop, i) {
+			continue
+		}
 		if i == c.keep-1 && c.cut >= 0 && !op.trunc {
 			if c.zero {
 				data := slices.Clone(op.data)

@@ -53,7 +53,11 @@ func (r *Recorder) CrashStates(limit int) ([]CrashState, error) {
 //     also be torn in one of up to four ways: cut at the first sector
 //     boundary inside it, cut at the last one, cut in the middle of its
 //     last (partial) sector, or zeroed from its last sector boundary (from
-//     its start if it crosses none) while keeping its length.
+//     its start if it crosses none) while keeping its length;
+//   - or a file keeps a prefix of its unsynced operations but one: a later
+//     write reached the disk and an earlier one did not (the reordering
+//     behind ZOOKEEPER-2560). Holes just before the last kept operation
+//     come first; at most 64 such subsets per file and point.
 //
 // Durable state (everything up to each file's and directory's last
 // barrier) is always kept. At each point the candidates are tried in this
@@ -180,8 +184,14 @@ func newPointGen(point int, fs *MemFS, rng *rand.Rand, random int) *pointGen {
 	return g
 }
 
-// fileChoices lists a file's crash choices in increasing order of what is
-// kept; the last one keeps every unsynced operation whole.
+// maxHoles bounds the subset choices of one file at one crash point.
+const maxHoles = 64
+
+// fileChoices lists a file's crash choices: the first keeps nothing, the
+// last keeps every unsynced operation whole. In between come the prefixes
+// (each with its torn variants), then the subsets that keep a prefix but
+// one earlier operation, those dropping the operation just before the last
+// kept one first, up to maxHoles of them.
 func fileChoices(n *inode) []fileChoice {
 	out := []fileChoice{{keep: 0, cut: -1}}
 	for j := 1; j <= len(n.pending); j++ {
@@ -202,9 +212,18 @@ func fileChoices(n *inode) []fileChoice {
 			cuts = append(cuts, fileChoice{keep: j, cut: last, zero: true})
 			out = append(out, cuts...)
 		}
-		out = append(out, fileChoice{keep: j, cut: -1})
+		if j < len(n.pending) {
+			out = append(out, fileChoice{keep: j, cut: -1})
+		}
 	}
-	return out
+	holes := 0
+	for gap := 2; gap <= len(n.pending) && holes < maxHoles; gap++ {
+		for j := len(n.pending); j-gap >= 0 && holes < maxHoles; j-- {
+			out = append(out, fileChoice{keep: j, drop: []int{j - gap}, cut: -1})
+			holes++
+		}
+	}
+	return append(out, fileChoice{keep: len(n.pending), cut: -1})
 }
 
 func (g *pointGen) dup() {
@@ -295,6 +314,9 @@ func (g *pointGen) plan(vec []int) (crashPlan, string, bool) {
 			continue
 		}
 		d := fmt.Sprintf("%s keeps %d/%d ops", c.name, ch.keep, len(c.n.pending))
+		for _, i := range ch.drop {
+			d += fmt.Sprintf(" but not op %d", i+1)
+		}
 		switch {
 		case ch.cut >= 0 && ch.zero:
 			d += fmt.Sprintf(", last write zeroed from byte %d", ch.cut)

@@ -312,9 +312,13 @@ func (f *faultFile) room(off int64, n int) (int, error) {
 
 func (f *faultFile) Write(p []byte) (int, error) {
 	f.fs.mu.Lock()
+	if f.fs.free < 0 {
+		f.fs.mu.Unlock()
+		return f.f.Write(p)
+	}
 	defer f.fs.mu.Unlock()
 	off := int64(-1)
-	if !f.append && f.fs.free >= 0 {
+	if !f.append {
 		cur, err := f.f.Seek(0, io.SeekCurrent)
 		if err != nil {
 			return 0, err
@@ -334,10 +338,11 @@ func (f *faultFile) Write(p []byte) (int, error) {
 
 func (f *faultFile) WriteAt(p []byte, off int64) (int, error) {
 	f.fs.mu.Lock()
-	defer f.fs.mu.Unlock()
-	if f.append || off < 0 {
+	if f.fs.free < 0 || f.append || off < 0 {
+		f.fs.mu.Unlock()
 		return f.f.WriteAt(p, off)
 	}
+	defer f.fs.mu.Unlock()
 	k, err := f.room(off, len(p))
 	if err != nil {
 		return 0, err
@@ -396,9 +401,11 @@ func (f *faultFile) failSync() {
 }
 
 // FlipBit inverts bit (0 = least significant) of the byte at offset in
-// file name, in place, as silent media corruption does: on a MemFS (found
-// through Unwrap) it changes both the durable and the cached content and
-// records nothing; on any other FS it rewrites the byte and syncs.
+// file name, in place, as silent media corruption does. Wrappers (anything
+// with Unwrap() FS, such as Recorder and FaultFS) are bypassed, so nothing
+// is recorded or faulted. On a MemFS it changes both the durable and the
+// cached content and leaves unsynced writes pending; on any other FS it
+// rewrites the byte and syncs the file.
 func FlipBit(fsys FS, name string, offset int64, bit uint) error {
 	if bit > 7 {
 		return fmt.Errorf("vfs: flip bit %d of %s: bit out of range", bit, name)
@@ -420,6 +427,15 @@ func corrupt(fsys FS, name string, off, n int64, fn func([]byte)) error {
 	}
 	if m := findMem(fsys); m != nil {
 		return m.corrupt(name, off, n, fn)
+	}
+	// Go under any wrapper, so that a Recorder does not record the
+	// corruption as a write and a FaultFS does not fault it.
+	for {
+		u, ok := fsys.(interface{ Unwrap() FS })
+		if !ok {
+			break
+		}
+		fsys = u.Unwrap()
 	}
 	st, err := fsys.Stat(name)
 	if err != nil {

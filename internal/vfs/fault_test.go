@@ -218,6 +218,18 @@ func TestCorruption(t *testing.T) {
 			dir := t.TempDir()
 			return OS, dir, func(t *testing.T) map[string]string { return tree(t, OS, dir) }
 		}},
+		{"Recorder(FaultFS(OS))", func(t *testing.T) (FS, string, func(*testing.T) map[string]string) {
+			dir := t.TempDir()
+			r := NewRecorder(NewFaultFS(OS))
+			return r, dir, func(t *testing.T) map[string]string {
+				for _, op := range r.Ops() {
+					if op.Kind == OpWrite {
+						assert.Equal(t, int64(0), op.Off, "only the setup write is recorded")
+					}
+				}
+				return tree(t, OS, dir)
+			}
+		}},
 		{"MemFS after crash", func(t *testing.T) (FS, string, func(*testing.T) map[string]string) {
 			m := NewMemFS()
 			return m, "/", func(t *testing.T) map[string]string { return tree(t, m.Crash(CrashOptions{}), "/") }

@@ -383,3 +383,67 @@ func TestRecorderConcurrent(t *testing.T) {
 	}
 	assert.Equal(t, []string{want}, last)
 }
+
+// TestEnumerateReorderedWrites checks the exact states of two unsynced
+// appends, including the one where the second reached the disk and the
+// first did not.
+func TestEnumerateReorderedWrites(t *testing.T) {
+	m := NewMemFS()
+	writeFile(t, m, "f", "", true)
+	require.NoError(t, m.SyncDir("/"))
+	r := NewRecorder(m)
+	f, err := r.OpenFile("f", os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	for _, s := range []string{"aaaa", "bbbb"} {
+		_, err := f.Write([]byte(s))
+		require.NoError(t, err)
+	}
+	states, err := r.CrashStates(100)
+	require.NoError(t, err)
+	var got []string
+	for _, s := range states {
+		got = append(got, stateSummary(t, s))
+	}
+	slices.Sort(got)
+	assert.Equal(t, []string{
+		`@3 f=""`,
+		`@3 f="\x00\x00\x00\x00"`,     // first write: size without data
+		`@3 f="\x00\x00\x00\x00bbbb"`, // second write without the first
+		`@3 f="aa"`,                   // first write torn
+		`@3 f="aaaa"`,                 // first write
+		`@3 f="aaaa\x00\x00\x00\x00"`, // second write: size without data
+		`@3 f="aaaabb"`,               // second write torn
+		`@3 f="aaaabbbb"`,             // both
+	}, got)
+	for _, s := range states {
+		if strings.HasPrefix(tree(t, s.FS, "/")["f"], "\x00\x00\x00\x00bbbb") {
+			assert.Contains(t, s.Desc, "keeps 2/2 ops but not op 1")
+		}
+	}
+}
+
+// TestCrashKeepSubset checks that random subsets keep each write whole or
+// not at all, and sometimes keep a later write without an earlier one.
+func TestCrashKeepSubset(t *testing.T) {
+	reordered := false
+	for seed := range int64(40) {
+		m := NewMemFS()
+		writeFile(t, m, "f", "", true)
+		require.NoError(t, m.SyncDir("/"))
+		f, err := m.OpenFile("f", os.O_WRONLY, 0)
+		require.NoError(t, err)
+		for _, s := range []string{"aa", "bb", "cc"} {
+			_, err := f.Write([]byte(s))
+			require.NoError(t, err)
+		}
+		got := tree(t, m.Crash(CrashOptions{Seed: seed, Writes: KeepSubset}), "/")["f"]
+		require.Zero(t, len(got)%2, "whole writes: %q", got)
+		for i := 0; i < len(got); i += 2 {
+			assert.Contains(t, []string{"\x00\x00", string([]byte{"abc"[i/2], "abc"[i/2]})}, got[i:i+2])
+		}
+		if strings.Contains(got, "\x00") {
+			reordered = true
+		}
+	}
+	assert.True(t, reordered, "some seed keeps a later write without an earlier one")
+}

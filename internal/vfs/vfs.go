@@ -7,6 +7,20 @@
 // The contract follows POSIX as storage engines must assume it: data written
 // to a file is durable only after File.Sync; a newly created, renamed or
 // removed directory entry is durable only after SyncDir on its directory.
+//
+// The package owns:
+//   - OS, the operating system's file system;
+//   - MemFS, an in-memory file system that keeps, per file and per
+//     directory, the durable state and the unsynced operations since, and
+//     whose Crash returns what a power loss may leave;
+//   - Recorder, which records a workload's operations on any FS and
+//     enumerates the crash states the POSIX model allows after each of
+//     them (ALICE/CrashMonkey style);
+//   - FaultFS, which injects failed fsyncs (with Linux's fsyncgate
+//     semantics), a full disk, short and failing reads; and FlipBit and
+//     ZeroRange, which corrupt stored content in place.
+//
+// Only the test doubles use randomness, always from an explicit seed.
 package vfs
 
 import (
