@@ -179,6 +179,20 @@ var conformanceCases = []conformanceCase{
 		assert.ErrorIs(t, err, syscall.EBADF)
 		require.NoError(t, w.Close())
 	}},
+	{"truncate needs write access; O_TRUNC does not", func(t *testing.T, fsys FS, dir string) {
+		p := filepath.Join(dir, "f")
+		writeFile(t, fsys, p, "abc", false)
+		r, err := fsys.Open(p)
+		require.NoError(t, err)
+		assert.ErrorIs(t, r.Truncate(1), syscall.EINVAL)
+		require.NoError(t, r.Close())
+		r, err = fsys.OpenFile(p, os.O_RDONLY|os.O_TRUNC, 0)
+		require.NoError(t, err)
+		require.NoError(t, r.Close())
+		st, err := fsys.Stat(p)
+		require.NoError(t, err)
+		assert.Equal(t, int64(0), st.Size)
+	}},
 	{"closed files", func(t *testing.T, fsys FS, dir string) {
 		f, err := fsys.Create(filepath.Join(dir, "f"))
 		require.NoError(t, err)

@@ -105,7 +105,8 @@ func (f *FaultFS) SetShortReads(n int) {
 }
 
 // FailReads makes reads of file name that touch bytes [off, off+n) fail
-// with EIO, as a bad block does.
+// with EIO, as a bad block does. The name is compared, cleaned, with the
+// name later files are opened with.
 func (f *FaultFS) FailReads(name string, off, n int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -274,7 +274,7 @@ func (m *MemFS) open(name string, flag int) (*inode, error) {
 	case n.dir && (writable || flag&os.O_TRUNC != 0):
 		return nil, syscall.EISDIR
 	}
-	if flag&os.O_TRUNC != 0 && writable && !n.dir {
+	if flag&os.O_TRUNC != 0 { // Linux truncates even a read-only open
 		n.do(fileOp{trunc: true, off: 0})
 	}
 	return n, nil
