@@ -111,6 +111,7 @@ func (r *Recorder) Enumerate(opts EnumOptions) ([]CrashState, error) {
 				plan, desc, ok := g.next()
 				if !ok {
 					g.done = true
+					g.fs, g.coords = nil, nil
 					active--
 					break
 				}

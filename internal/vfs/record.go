@@ -92,8 +92,8 @@ func (o Op) String() string {
 // NewRecorder when it is (or wraps, through Unwrap) a *MemFS; otherwise
 // from an empty file system to which every directory the workload uses but
 // did not create (found with Stat when first needed) is added, as durable,
-// and in which a file opened without being created by the workload is taken
-// to be durable and empty.
+// and so is every file the workload opens, renames or removes that existed
+// before the workload first used its name, with the content it had then.
 //
 // Mutating calls are serialized, so the record order is the order in which
 // they reached the wrapped FS. A Recorder is safe for concurrent use.
@@ -104,16 +104,19 @@ type Recorder struct {
 	base    *MemFS
 	ops     []Op
 	handles int
-	known   map[string]bool
+	known   map[string]bool // directories present in the model
+	touched map[string]bool // names the recorded workload has used
+	fromMem bool            // base is a copy of a MemFS
 }
 
 // NewRecorder returns a Recorder around fsys.
 func NewRecorder(fsys FS) *Recorder {
-	r := &Recorder{inner: fsys, known: map[string]bool{}}
+	r := &Recorder{inner: fsys, known: map[string]bool{}, touched: map[string]bool{}}
 	if m := findMem(fsys); m != nil {
 		m.mu.Lock()
 		r.base = m.clone()
 		m.mu.Unlock()
+		r.fromMem = true
 	} else {
 		r.base = NewMemFS()
 	}
@@ -184,6 +187,39 @@ func (r *Recorder) noteDirs(dir string) {
 	}
 }
 
+// noteFile adds to the base state a file that existed, on a wrapped FS
+// other than a MemFS, before the workload first used its name; r.mu is
+// held.
+func (r *Recorder) noteFile(name string) error {
+	clean := filepath.Clean(name)
+	if r.fromMem || r.touched[clean] {
+		return nil
+	}
+	r.touched[clean] = true
+	st, err := r.inner.Stat(name)
+	if err != nil || st.IsDir {
+		return nil
+	}
+	data, err := ReadFile(r.inner, name)
+	if err != nil {
+		return fmt.Errorf("vfs: recorder cannot read pre-existing %s: %w", name, err)
+	}
+	r.base.mu.Lock()
+	defer r.base.mu.Unlock()
+	parts := split(name)
+	if err := r.base.ensureDirs(parts[:len(parts)-1]); err != nil {
+		return err
+	}
+	d, base, err := r.base.parent(parts)
+	if err != nil {
+		return fmt.Errorf("vfs: recorder cannot note pre-existing %s: %w", name, err)
+	}
+	n := r.base.newFile()
+	n.data, n.durable = data, slices.Clone(data)
+	d.ents[base], d.dents[base] = n, n
+	return nil
+}
+
 // markKnown notes that dir and its parents exist in the model; r.mu is held.
 func (r *Recorder) markKnown(dir string) {
 	for d := filepath.Clean(dir); !r.known[d]; d = filepath.Dir(d) {
@@ -209,6 +245,9 @@ func (r *Recorder) OpenFile(name string, flag int, perm os.FileMode) (File, erro
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.noteDirs(filepath.Dir(name))
+	if err := r.noteFile(name); err != nil {
+		return nil, err
+	}
 	f, err := r.inner.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, err
@@ -224,6 +263,9 @@ func (r *Recorder) Rename(oldname, newname string) error {
 	defer r.mu.Unlock()
 	r.noteDirs(filepath.Dir(oldname))
 	r.noteDirs(filepath.Dir(newname))
+	if err := errors.Join(r.noteFile(oldname), r.noteFile(newname)); err != nil {
+		return err
+	}
 	if err := r.inner.Rename(oldname, newname); err != nil {
 		return err
 	}
@@ -239,6 +281,9 @@ func (r *Recorder) Remove(name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.noteDirs(filepath.Dir(name))
+	if err := r.noteFile(name); err != nil {
+		return err
+	}
 	if err := r.inner.Remove(name); err != nil {
 		return err
 	}

@@ -511,3 +511,33 @@ func TestEnumeratePreallocatedLogWithSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestRecorderOverOSPreexisting checks that files that existed on the OS
+// before the workload are in the crash states with their old content.
+func TestRecorderOverOSPreexisting(t *testing.T) {
+	dir := t.TempDir()
+	p := func(n string) string { return filepath.Join(dir, n) }
+	writeFile(t, OS, p("cur"), "old", true)
+	writeFile(t, OS, p("log"), "head", true)
+	writeFile(t, OS, p("gone"), "x", true)
+	require.NoError(t, OS.SyncDir(dir))
+
+	r := NewRecorder(OS)
+	writeFile(t, r, p("cur.tmp"), "new", true)
+	require.NoError(t, r.Rename(p("cur.tmp"), p("cur")))
+	appendFile(t, r, p("log"), "+tail", false)
+	require.NoError(t, r.Remove(p("gone")))
+
+	states, err := r.CrashStates(1000)
+	require.NoError(t, err)
+	var durableOnly map[string]string
+	for _, s := range states {
+		files := tree(t, s.FS, dir)
+		assert.Contains(t, []string{"old", "new"}, files["cur"], s.Desc)
+		assert.True(t, strings.HasPrefix(files["log"], "head"), "%q: %s", files["log"], s.Desc)
+		if strings.HasSuffix(s.Desc, "durable state only") && s.Point == r.Len() {
+			durableOnly = files
+		}
+	}
+	assert.Equal(t, map[string]string{"cur": "old", "log": "head", "gone": "x"}, durableOnly)
+}
