@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -540,4 +541,28 @@ func TestRecorderOverOSPreexisting(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]string{"cur": "old", "log": "head", "gone": "x"}, durableOnly)
+}
+
+// TestFaultAboveRecorder checks the other stacking: a FaultFS failing a
+// sync above the recorder records the failure and passes it to the MemFS.
+func TestFaultAboveRecorder(t *testing.T) {
+	m := NewMemFS()
+	writeFile(t, m, "f", "", true)
+	require.NoError(t, m.SyncDir("/"))
+	r := NewRecorder(m)
+	ff := NewFaultFS(r)
+	f, err := ff.OpenFile("f", os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.Write([]byte("data"))
+	require.NoError(t, err)
+	ff.FailSync(1)
+	require.ErrorIs(t, f.Sync(), syscall.EIO)
+	require.NoError(t, f.Sync())
+	var kinds []OpKind
+	for _, op := range r.Ops() {
+		kinds = append(kinds, op.Kind)
+	}
+	assert.Equal(t, []OpKind{OpOpen, OpWrite, OpSyncFailed, OpSync}, kinds)
+	assert.Equal(t, map[string]string{"f": ""}, tree(t, m.Crash(CrashOptions{Writes: KeepAll}), "/"),
+		"the data of the failed sync is gone, even when every unsynced write is kept")
 }
