@@ -99,7 +99,7 @@ func FuzzDecoder(f *testing.F) {
 					t.Fatalf("buffer of %d from %d input bytes", len(buf), len(b))
 				}
 			case 1:
-				d.String()
+				_ = d.String()
 			case 2:
 				if s := d.Strings(); len(s) > len(b) {
 					t.Fatalf("%d strings from %d input bytes", len(s), len(b))
