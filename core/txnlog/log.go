@@ -151,8 +151,14 @@ type Log struct {
 // *CorruptionError. What Open recovered is fsynced before it returns.
 func Open(fsys vfs.FS, dir string, opts Options) (*Log, error) {
 	opts = opts.withDefaults()
-	if err := fsys.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("txnlog: create %s: %w", dir, err)
+	if st, err := fsys.Stat(dir); err != nil || !st.IsDir {
+		if err := fsys.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("txnlog: create %s: %w", dir, err)
+		}
+		// A new directory is an entry of its parent.
+		if err := fsys.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+			return nil, fmt.Errorf("txnlog: fsync %s: %w", filepath.Dir(dir), err)
+		}
 	}
 	l := &Log{fs: fsys, dir: dir, opts: opts, log: opts.Logger}
 	if err := l.recover(); err != nil {

@@ -1,0 +1,228 @@
+package txnlog
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warrenhq/warren/internal/vfs"
+)
+
+// crashOpts: segments of a few records so that workloads roll, and
+// preallocation chunks smaller than a segment so that files grow.
+var crashOpts = Options{SegmentSize: 1 << 10, PreallocSize: 512}
+
+// event is what the workload did, at which point of the record.
+type event struct {
+	// "ack": every record up to zxid was acknowledged; "truncBegin" and
+	// "trunc": TruncateAfter(zxid) was called and returned; "purgeBegin":
+	// PurgeBefore(zxid) was called.
+	kind string
+	zxid int64
+	at   int     // Recorder.Len() when the call returned
+	recs []int64 // for "ack": the records of the batch; for "trunc": the records it removed
+}
+
+// checkCrashState opens a crashed file system and checks it against the
+// workload's events: Open succeeds (a crash alone is never corruption),
+// the records are continuous, every acknowledgement given by the crash
+// point is there (less what a completed truncation or purge removed), a
+// completed truncation stays done, and the log takes the next record.
+func checkCrashState(t *testing.T, st vfs.CrashState, events []event) {
+	t.Helper()
+	l, err := Open(st.FS, "data", crashOpts)
+	require.NoError(t, err, "point %d: %s", st.Point, st.Desc)
+	got := readAll(t, l)
+	var acked []int64
+	purged := int64(0)
+	for _, e := range events {
+		if e.at > st.Point {
+			break
+		}
+		switch e.kind {
+		case "ack":
+			acked = append(acked, e.recs...)
+		case "truncBegin":
+			// From here on the records after zxid may be gone.
+			acked = slices.DeleteFunc(acked, func(z int64) bool { return z > e.zxid })
+		case "trunc":
+			for _, z := range e.recs {
+				require.NotContains(t, got, z, "point %d: %s: a completed truncation came back", st.Point, st.Desc)
+			}
+		case "purgeBegin":
+			purged = e.zxid
+		}
+	}
+	for _, z := range acked {
+		if z >= purged {
+			require.Contains(t, got, z, "point %d: %s: acknowledged record lost", st.Point, st.Desc)
+		}
+	}
+	last := l.LastZxid()
+	next := last + 1
+	if last == 0 {
+		next = MakeZxid(9, 1)
+	}
+	require.NoError(t, l.Append(recs([]int64{next})), "point %d: %s", st.Point, st.Desc)
+	require.NoError(t, l.Sync())
+	require.NoError(t, l.Close())
+	l2, err := Open(st.FS, "data", crashOpts)
+	require.NoError(t, err)
+	assert.Nil(t, l2.Recovery().Truncated)
+	assert.Equal(t, next, l2.LastZxid())
+	require.NoError(t, l2.Close())
+}
+
+// TestCrashStates records a workload of group commits across segment rolls
+// and an epoch change, then recovers from every crash state the POSIX model
+// allows at every point (dropped unsynced writes, kept prefixes, later
+// writes kept without earlier ones, torn last sectors, lost directory
+// entries).
+func TestCrashStates(t *testing.T) {
+	rec := vfs.NewRecorder(vfs.NewMemFS())
+	l, err := Open(rec, "data", crashOpts)
+	require.NoError(t, err)
+	var events []event
+	sizes := []int{1, 3, 5, 2, 8, 1, 4, 6, 12, 1, 2, 7, 3, 9, 1, 1, 5, 10, 2, 4}
+	c, epoch := int64(1), int64(1)
+	for i, n := range sizes {
+		if i == 8 || i == 15 { // new leaders
+			epoch, c = epoch+1, 1
+		}
+		zs := zxids(epoch, c, n)
+		c += int64(n)
+		require.NoError(t, l.Append(recs(zs)))
+		require.NoError(t, l.Sync())
+		events = append(events, event{kind: "ack", zxid: zs[len(zs)-1], at: rec.Len(), recs: zs})
+	}
+	require.NoError(t, l.Close())
+	require.Greater(t, l.Stats().Segments, 5, "the workload rolls segments")
+
+	states, err := rec.Enumerate(vfs.EnumOptions{Limit: 4000, Seed: 1})
+	require.NoError(t, err)
+	require.Greater(t, len(states), 100)
+	for _, st := range states {
+		checkCrashState(t, st, events)
+	}
+	t.Logf("%d crash states over %d operations", len(states), rec.Len())
+}
+
+// TestCrashStatesTruncatePurge does the same for TruncateAfter (ZAB TRUNC
+// into an earlier segment, then the new leader's records) and PurgeBefore.
+func TestCrashStatesTruncatePurge(t *testing.T) {
+	rec := vfs.NewRecorder(vfs.NewMemFS())
+	l, err := Open(rec, "data", crashOpts)
+	require.NoError(t, err)
+	var events []event
+	add := func(zs []int64) {
+		require.NoError(t, l.Append(recs(zs)))
+		require.NoError(t, l.Sync())
+		events = append(events, event{kind: "ack", zxid: zs[len(zs)-1], at: rec.Len(), recs: zs})
+	}
+	add(zxids(1, 1, 12))
+	add(zxids(1, 13, 12))
+	add(zxids(1, 25, 12))
+	events = append(events, event{kind: "truncBegin", zxid: MakeZxid(1, 15), at: rec.Len()})
+	require.NoError(t, l.TruncateAfter(MakeZxid(1, 15)))
+	events = append(events, event{kind: "trunc", zxid: MakeZxid(1, 15), at: rec.Len(), recs: zxids(1, 16, 21)})
+	add(zxids(2, 1, 10))
+	events = append(events, event{kind: "purgeBegin", zxid: MakeZxid(1, 14), at: rec.Len()})
+	_, err = l.PurgeBefore(MakeZxid(1, 14))
+	require.NoError(t, err)
+	add(zxids(2, 11, 3))
+	require.NoError(t, l.Close())
+
+	states, err := rec.Enumerate(vfs.EnumOptions{Limit: 3000, Seed: 2})
+	require.NoError(t, err)
+	require.Greater(t, len(states), 50)
+	for _, st := range states {
+		checkCrashState(t, st, events)
+	}
+	t.Logf("%d crash states over %d operations", len(states), rec.Len())
+}
+
+// TestMemFSFaults runs the fault cases on the in-memory disk: a failed
+// fsync is sticky and what it covered is never acknowledged; a full disk
+// fails the batch cleanly, a crash then recovers only acknowledged
+// records, and writes resume when space returns.
+func TestMemFSFaults(t *testing.T) {
+	t.Run("fsync error", func(t *testing.T) {
+		mem := vfs.NewMemFS()
+		ffs := vfs.NewFaultFS(mem)
+		l, err := Open(ffs, "data", crashOpts)
+		require.NoError(t, err)
+		appendSync(t, l, zxids(1, 1, 5))
+		ffs.FailSync(1)
+		require.NoError(t, l.Append(recs(zxids(1, 6, 3))))
+		err = l.Sync()
+		var fe *FailedError
+		require.True(t, errors.As(err, &fe), "%v", err)
+		assert.ErrorIs(t, err, syscall.EIO)
+		assert.Same(t, fe, errAs(l.Sync()))
+		assert.Same(t, fe, errAs(l.Append(recs(zxids(1, 9, 1)))))
+		assert.Equal(t, MakeZxid(1, 5), l.LastSynced())
+
+		crashed := mem.Crash(vfs.CrashOptions{Writes: vfs.KeepNone})
+		l2, err := Open(crashed, "data", crashOpts)
+		require.NoError(t, err)
+		assert.Equal(t, zxids(1, 1, 5), readAll(t, l2), "the failed batch never became durable")
+		require.NoError(t, l2.Close())
+	})
+
+	// fill appends batches until the disk is full and returns the log, the
+	// first zxid of the failed batch and the last acknowledged one.
+	fill := func(t *testing.T, mem *vfs.MemFS, free int64) (*Log, *vfs.FaultFS, int64, int64) {
+		ffs := vfs.NewFaultFS(mem)
+		l, err := Open(ffs, "data", crashOpts)
+		require.NoError(t, err)
+		appendSync(t, l, zxids(1, 1, 5))
+		ffs.SetFree(free)
+		z := int64(6)
+		for {
+			require.NoError(t, l.Append(recs(zxids(1, z, 4))))
+			err := l.Sync()
+			if err != nil {
+				var full *DiskFullError
+				require.True(t, errors.As(err, &full), "%v", err)
+				assert.ErrorIs(t, err, syscall.ENOSPC)
+				break
+			}
+			z += 4
+		}
+		acked := l.LastSynced()
+		require.Equal(t, MakeZxid(1, z-1), acked)
+		require.Equal(t, acked, l.LastZxid(), "the failed batch is dropped")
+		require.Equal(t, zxids(1, 1, int(Counter(acked))), readAll(t, l))
+		return l, ffs, z, acked
+	}
+	for _, free := range []int64{0, 100, 700, 1500} {
+		t.Run(fmt.Sprintf("disk full with %d bytes free", free), func(t *testing.T) {
+			for _, keep := range []vfs.KeepMode{vfs.KeepNone, vfs.KeepAll, vfs.KeepRandom, vfs.KeepSubset} {
+				mem := vfs.NewMemFS()
+				_, _, _, acked := fill(t, mem, free)
+				crashed := mem.Crash(vfs.CrashOptions{Writes: keep, DirOps: keep, Seed: 3, Tear: vfs.TearSector})
+				l2, err := Open(crashed, "data", crashOpts)
+				require.NoError(t, err, "keep mode %d", keep)
+				assert.Equal(t, zxids(1, 1, int(Counter(acked))), readAll(t, l2), "keep mode %d", keep)
+				require.NoError(t, l2.Close())
+			}
+
+			mem := vfs.NewMemFS()
+			l, ffs, z, _ := fill(t, mem, free)
+			ffs.SetFree(-1)
+			appendSync(t, l, zxids(1, z, 4))
+			assert.Equal(t, zxids(1, 1, int(z+3)), readAll(t, l))
+			require.NoError(t, l.Close())
+			l3, err := Open(mem, "data", crashOpts)
+			require.NoError(t, err)
+			assert.Nil(t, l3.Recovery().Truncated)
+			assert.Equal(t, zxids(1, 1, int(z+3)), readAll(t, l3))
+			require.NoError(t, l3.Close())
+		})
+	}
+}
