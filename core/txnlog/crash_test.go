@@ -3,6 +3,7 @@ package txnlog
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
@@ -225,4 +226,105 @@ func TestMemFSFaults(t *testing.T) {
 			require.NoError(t, l3.Close())
 		})
 	}
+}
+
+// TestReadFaults: an I/O error while recovering is reported as an error and
+// never mistaken for a torn tail (the log is not cut); damage that appears
+// after Open is caught by the iterator's checksum instead of being
+// returned as data.
+func TestReadFaults(t *testing.T) {
+	build := func(t *testing.T) (*vfs.MemFS, string) {
+		mem := vfs.NewMemFS()
+		l, err := Open(mem, "data", crashOpts)
+		require.NoError(t, err)
+		appendSync(t, l, zxids(1, 1, 6), zxids(1, 7, 6))
+		require.NoError(t, l.Close())
+		names, err := mem.ReadDir("data")
+		require.NoError(t, err)
+		return mem, "data/" + names[len(names)-1]
+	}
+	all := zxids(1, 1, 12)
+
+	t.Run("EIO on a record", func(t *testing.T) {
+		mem, last := build(t)
+		ffs := vfs.NewFaultFS(mem)
+		ffs.FailReads(last, segHeaderSize+10, 1)
+		_, err := Open(ffs, "data", crashOpts)
+		require.Error(t, err)
+		assert.ErrorIs(t, err, syscall.EIO)
+		var ce *CorruptionError
+		assert.False(t, errors.As(err, &ce), "an I/O error is not corruption")
+		ffs.Reset()
+		l, err := Open(ffs, "data", crashOpts)
+		require.NoError(t, err)
+		assert.Nil(t, l.Recovery().Truncated, "nothing was cut")
+		assert.Equal(t, all, readAll(t, l))
+		require.NoError(t, l.Close())
+	})
+
+	t.Run("EIO on the header", func(t *testing.T) {
+		mem, last := build(t)
+		ffs := vfs.NewFaultFS(mem)
+		ffs.FailReads(last, 0, 4)
+		_, err := Open(ffs, "data", crashOpts)
+		assert.ErrorIs(t, err, syscall.EIO)
+		l, err := Open(mem, "data", crashOpts)
+		require.NoError(t, err)
+		assert.Equal(t, all, readAll(t, l))
+		require.NoError(t, l.Close())
+	})
+
+	t.Run("short reads", func(t *testing.T) {
+		mem, _ := build(t)
+		ffs := vfs.NewFaultFS(mem)
+		ffs.SetShortReads(7)
+		l, err := Open(ffs, "data", crashOpts)
+		if err == nil {
+			// Short Reads are legal; recovery must still see every record.
+			assert.Nil(t, l.Recovery().Truncated)
+			assert.Equal(t, 12, l.Recovery().Records)
+			it, err := l.ReadAll()
+			require.NoError(t, err)
+			assert.False(t, it.Next(), "a short ReadAt is an error, never a record")
+			assert.ErrorIs(t, it.Err(), vfs.ErrShortRead)
+			require.NoError(t, l.Close())
+		} else {
+			assert.ErrorIs(t, err, vfs.ErrShortRead)
+		}
+		ffs.Reset()
+		l2, err := Open(ffs, "data", crashOpts)
+		require.NoError(t, err)
+		assert.Equal(t, all, readAll(t, l2))
+		require.NoError(t, l2.Close())
+	})
+
+	t.Run("bit flip after open", func(t *testing.T) {
+		mem, last := build(t)
+		l, err := Open(mem, "data", crashOpts)
+		require.NoError(t, err)
+		defer l.Close()
+		first, _ := parseSegmentName(last[len("data/"):])
+		require.NoError(t, vfs.FlipBit(mem, last, segHeaderSize+recHeaderSize+3, 2))
+		it, err := l.ReadAfter(first - 1)
+		require.NoError(t, err)
+		defer it.Close()
+		assert.False(t, it.Next())
+		var ce *CorruptionError
+		require.True(t, errors.As(it.Err(), &ce), "%v", it.Err())
+		assert.Equal(t, filepath.Join("data", last[len("data/"):]), ce.File)
+		assert.EqualValues(t, segHeaderSize, ce.Offset)
+	})
+
+	t.Run("zeroed block in a middle segment", func(t *testing.T) {
+		mem, _ := build(t)
+		names, err := mem.ReadDir("data")
+		require.NoError(t, err)
+		require.Greater(t, len(names), 1)
+		require.NoError(t, vfs.ZeroRange(mem, "data/"+names[0], segHeaderSize, 40))
+		_, err = Open(mem, "data", crashOpts)
+		var ce *CorruptionError
+		require.True(t, errors.As(err, &ce), "%v", err)
+		assert.Equal(t, filepath.Join("data", names[0]), ce.File)
+		assert.EqualValues(t, segHeaderSize, ce.Offset)
+	})
 }

@@ -173,7 +173,7 @@ func (l *Log) scanSegment(seg *segment, prevLast int64, isLast bool) (int, *Torn
 			return 0, nil, corrupt(off, "%s (in a segment that is not the last one)", reason)
 		}
 		rest := make([]byte, size-off)
-		if _, err := f.ReadAt(rest, off); err != nil && !errors.Is(err, io.EOF) {
+		if n, err := f.ReadAt(rest, off); err != nil && !(errors.Is(err, io.EOF) && n == len(rest)) {
 			return 0, nil, fmt.Errorf("txnlog: read %s: %w", p, err)
 		}
 		ev := scanLost(rest, threshold, l.opts.MaxRecordSize)
@@ -189,7 +189,11 @@ func (l *Log) scanSegment(seg *segment, prevLast int64, isLast bool) (int, *Torn
 	}
 
 	hdr := make([]byte, segHeaderSize)
-	n, _ := f.ReadAt(hdr, 0)
+	n, err := f.ReadAt(hdr, 0)
+	if err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
+		// An I/O error is not damage: never cut a log on it.
+		return 0, nil, fmt.Errorf("txnlog: read %s: %w", p, err)
+	}
 	if reason := checkSegHeader(hdr[:n], seg.first); reason != "" {
 		// A segment's header is fsynced before any record goes in, so an
 		// intact record anywhere after a bad header is corruption.
@@ -205,11 +209,18 @@ func (l *Log) scanSegment(seg *segment, prevLast int64, isLast bool) (int, *Torn
 	var payload []byte
 	for off < size {
 		left := size - off
-		hn, _ := io.ReadFull(r, head[:min(int64(recHeaderSize), left)])
+		hn, err := io.ReadFull(r, head[:min(int64(recHeaderSize), left)])
+		if err != nil {
+			return 0, nil, fmt.Errorf("txnlog: read %s at %d: %w", p, off, err)
+		}
 		h := head[:hn]
 		if hn < 4 || binary.BigEndian.Uint32(h) == 0 {
 			// End of the written data: the rest must be zeros.
-			if allZero(h) && restZero(r) {
+			zero, err := restZero(r)
+			if err != nil {
+				return 0, nil, fmt.Errorf("txnlog: read %s at %d: %w", p, off, err)
+			}
+			if allZero(h) && zero {
 				break
 			}
 			return bad(off, lastGood+1, "non-zero bytes after the end of the log data")
@@ -268,15 +279,18 @@ func allZero(b []byte) bool {
 }
 
 // restZero reports whether everything left in r is zero.
-func restZero(r *bufio.Reader) bool {
+func restZero(r *bufio.Reader) (bool, error) {
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := r.Read(buf)
 		if !allZero(buf[:n]) {
-			return false
+			return false, nil
+		}
+		if errors.Is(err, io.EOF) {
+			return true, nil
 		}
 		if err != nil {
-			return true
+			return false, err
 		}
 	}
 }
