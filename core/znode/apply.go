@@ -149,9 +149,10 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	p := t.nodes.get(parentPath)
 	n := newNode(p, Base(c.Path), c.Data)
 	n.acl = t.acls.intern(c.ACL)
-	n.czxid, n.mzxid = h.Zxid, h.Zxid
-	n.ctime, n.mtime = h.Time, h.Time
-	n.owner = c.Owner
+	n.czxid, n.ctime = h.Zxid, h.Time
+	if c.Owner != 0 {
+		n.extension().owner = c.Owner
+	}
 	t.nodes.insert(n, c.Path)
 	t.dataSize += int64(len(c.Path) + n.size())
 	t.digest += t.nodeHash(n, c.Path)
@@ -160,23 +161,23 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	t.digest -= statHash(ph, p)
 	cv := c.ParentCversion
 	if cv == -1 { // ZooKeeper's marker for "parent's cversion + 1"
-		cv = p.cversion + 1
+		cv = p.cversion() + 1
 	}
 	p.addChild(n, parentPath)
 	// Only move forward: replaying a create over a newer snapshot must not
 	// take cversion and pzxid back (DataTree.createNode).
-	if cv > p.cversion {
-		p.cversion = cv
+	if cv > p.kids.cversion {
+		p.kids.cversion = cv
 		p.kids.pzxid = h.Zxid
 	}
 	t.digest += statHash(ph, p)
 
-	switch kindOf(n.owner) {
+	switch owner := n.owner(); kindOf(owner) {
 	case ownerEphemeral:
-		set := t.ephemerals[n.owner]
+		set := t.ephemerals[owner]
 		if set == nil {
 			set = make(map[*node]struct{})
-			t.ephemerals[n.owner] = set
+			t.ephemerals[owner] = set
 		}
 		set[n] = struct{}{}
 		t.nEphemeral++
@@ -206,19 +207,19 @@ func (t *Tree) delete(zxid int64, n *node, path string, changes *[]Change) {
 	t.digest += statHash(ph, p)
 
 	t.digest -= t.nodeHash(n, path)
-	t.nodes.remove(n)
+	t.nodes.remove(n, path)
 	t.dataSize -= int64(len(path) + n.size())
 	acl := t.acls.list(n.acl)
 	t.acls.release(n.acl)
-	switch kindOf(n.owner) {
+	switch owner := n.owner(); kindOf(owner) {
 	case ownerEphemeral:
-		if set, ok := t.ephemerals[n.owner]; ok {
+		if set, ok := t.ephemerals[owner]; ok {
 			if _, ok := set[n]; ok {
 				delete(set, n)
 				t.nEphemeral--
 			}
 			if len(set) == 0 {
-				delete(t.ephemerals, n.owner)
+				delete(t.ephemerals, owner)
 			}
 		}
 	case ownerContainer, ownerTTL:
@@ -237,9 +238,8 @@ func (t *Tree) setData(h Header, n *node, s *SetDataTxn, changes *[]Change) prot
 	t.digest -= contentHash(ph, n.data(), aclHash) + statHash(ph, n)
 	oldLen := n.size()
 	n.setData(s.Data)
-	n.version = s.Version
-	n.mzxid = h.Zxid
-	n.mtime = h.Time
+	e := n.extension()
+	e.version, e.mzxid, e.mtime = s.Version, h.Zxid, h.Time
 	t.dataSize += int64(n.size() - oldLen)
 	t.digest += contentHash(ph, n.data(), aclHash) + statHash(ph, n)
 	t.quotaDataChanged(s.Path, int64(n.size()-oldLen))
@@ -255,7 +255,7 @@ func (t *Tree) setACL(n *node, s *SetACLTxn) proto.Stat {
 	old := n.acl
 	n.acl = t.acls.intern(s.ACL) // before release, so an unchanged list is not dropped and re-added
 	t.acls.release(old)
-	n.aversion = s.Version
+	n.extension().aversion = s.Version
 	t.digest += t.nodeHash(n, s.Path)
 	return n.stat()
 }

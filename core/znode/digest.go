@@ -80,13 +80,13 @@ func contentHash(ph uint64, data []byte, aclHash uint64) uint64 {
 func statHash(ph uint64, n *node) uint64 {
 	h := hashByte(ph, tagStat)
 	h = hashWord(h, uint64(n.czxid))
-	h = hashWord(h, uint64(n.mzxid))
+	h = hashWord(h, uint64(n.mzxid()))
 	h = hashWord(h, uint64(n.pzxid()))
 	h = hashWord(h, uint64(n.ctime))
-	h = hashWord(h, uint64(n.mtime))
-	h = hashWord(h, uint64(n.owner))
-	h = hashWord(h, uint64(uint32(n.version))|uint64(uint32(n.aversion))<<32)
-	h = hashWord(h, uint64(uint32(n.cversion)))
+	h = hashWord(h, uint64(n.mtime()))
+	h = hashWord(h, uint64(n.owner()))
+	h = hashWord(h, uint64(uint32(n.version()))|uint64(uint32(n.aversion()))<<32)
+	h = hashWord(h, uint64(uint32(n.cversion())))
 	return mix(h)
 }
 

@@ -4,24 +4,26 @@ import "hash/maphash"
 
 // index maps full paths to nodes. It is a compact replacement for
 // map[string]*node: a node can be checked against a path through its name
-// and its parent's path (node.hasPath) and caches its own hash, so a slot needs
-// only the node pointer (8 bytes) plus a 1-byte fingerprint, about 16 bytes
-// per node at the average load instead of 40-55 for a Go map with string
-// keys, and no node needs to hold its full path.
+// and its parent's path (node.hasPath), so a slot needs only the node
+// pointer (8 bytes) plus a 1-byte fingerprint, about 16 bytes per node at
+// the average load instead of 40-55 for a Go map with string keys, and no
+// node needs to hold its full path or its hash.
 //
 // It is split into 256 open-addressing tables (linear probing, deletion by
 // backward shift) chosen by the hash's top byte, so that a resize only
-// rehashes 1/256 of the nodes and never stalls Apply for long.
+// rehashes 1/256 of the nodes and never stalls Apply for long. Nodes do not
+// cache their hash: a resize, and a backward shift on removal, recompute
+// it from the parent's path and the node's name (nodeHash).
 //
 // Hashing uses hash/maphash with a per-index random seed, like Go's own
 // maps, so crafted paths cannot force collisions; the 64-bit hash is
-// folded to the 32 bits a node caches. Of those, the top 8 pick the
-// table, the low bits the home slot and bits 16-23 the fingerprint (which
-// overlaps the home slot only in tables beyond 2^16 slots, some 12 million
-// nodes, and even then only weakens the filter: a match is always confirmed
-// against the full hash and the path). The seed only affects the placement
-// of nodes inside the index, never any output: nothing iterates the index
-// to produce results without sorting or summing commutatively.
+// folded to 32 bits. Of those, the top 8 pick the table, the low bits the
+// home slot and bits 16-23 the fingerprint (which overlaps the home slot
+// only in tables beyond 2^16 slots, some 12 million nodes, and even then
+// only weakens the filter: a match is always confirmed against the path).
+// The seed only affects the placement of nodes inside the index, never any
+// output: nothing iterates the index to produce results without sorting or
+// summing commutatively.
 type index struct {
 	seed  maphash.Seed
 	tabs  [indexTables]indexTable
@@ -44,6 +46,21 @@ func newIndex() *index { return &index{seed: maphash.MakeSeed()} }
 
 func (x *index) hash(path string) uint32 {
 	h := maphash.String(x.seed, path)
+	return uint32(h ^ h>>32)
+}
+
+// nodeHash is the hash of n's full path, which it builds from the parent's
+// path and n's name in a stack buffer when it fits (maphash.Bytes hashes
+// bytes exactly as maphash.String hashes the same string).
+func (x *index) nodeHash(n *node) uint32 {
+	if n.parent == nil {
+		return x.hash(RootPath)
+	}
+	var buf [128]byte
+	b := append(buf[:0], n.parent.kids.path()...)
+	b = append(b, '/')
+	b = append(b, n.name()...)
+	h := maphash.Bytes(x.seed, b)
 	return uint32(h ^ h>>32)
 }
 
@@ -71,7 +88,7 @@ func (x *index) get(path string) *node {
 		case c == 0:
 			return nil
 		case c == fp:
-			if n := tb.slots[i]; n.hash == h && n.hasPath(path) {
+			if n := tb.slots[i]; n.hasPath(path) {
 				return n
 			}
 		}
@@ -81,32 +98,33 @@ func (x *index) get(path string) *node {
 // insert adds n, whose full path is path and must not be present.
 func (x *index) insert(n *node, path string) {
 	h := x.hash(path)
-	n.hash = h
 	tb := &x.tabs[h>>indexShift]
 	if (tb.count+1)*4 > len(tb.slots)*3 {
 		x.resize(tb, max(minTableSize, 2*len(tb.slots)))
 	}
-	tb.put(n)
+	tb.put(n, h)
 	tb.count++
 	x.count++
 }
 
-func (tb *indexTable) put(n *node) {
+// put stores n, whose path hashes to h, in its first free slot.
+func (tb *indexTable) put(n *node, h uint32) {
 	mask := uint32(len(tb.slots) - 1)
-	i := n.hash & mask
+	i := h & mask
 	for tb.ctrl[i] != 0 {
 		i = (i + 1) & mask
 	}
-	tb.ctrl[i] = fingerprint(n.hash)
+	tb.ctrl[i] = fingerprint(h)
 	tb.slots[i] = n
 }
 
-// remove deletes n, which must be present (it panics otherwise: the tree
-// is corrupt).
-func (x *index) remove(n *node) {
-	tb := &x.tabs[n.hash>>indexShift]
+// remove deletes n, whose full path is path and which must be present (it
+// panics otherwise: the tree is corrupt).
+func (x *index) remove(n *node, path string) {
+	h := x.hash(path)
+	tb := &x.tabs[h>>indexShift]
 	mask := uint32(len(tb.slots) - 1)
-	i := n.hash & mask
+	i := h & mask
 	for tb.slots[i] != n {
 		if tb.ctrl[i] == 0 {
 			panic("znode: removing a node that is not indexed: " + n.path())
@@ -120,7 +138,7 @@ func (x *index) remove(n *node) {
 		if tb.ctrl[j] == 0 {
 			break
 		}
-		home := tb.slots[j].hash & mask
+		home := x.nodeHash(tb.slots[j]) & mask
 		if (j-home)&mask >= (j-i)&mask {
 			tb.ctrl[i], tb.slots[i] = tb.ctrl[j], tb.slots[j]
 			i = j
@@ -140,7 +158,7 @@ func (x *index) resize(tb *indexTable, size int) {
 	tb.slots = make([]*node, size)
 	for _, n := range old {
 		if n != nil {
-			tb.put(n)
+			tb.put(n, x.nodeHash(n))
 		}
 	}
 }

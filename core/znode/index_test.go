@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,13 +22,16 @@ func TestIndexMatchesMap(t *testing.T) {
 	root := newNode(nil, "", emptyData)
 	k := newNode(root, "k", emptyData)
 	root.addChild(k, RootPath) // records the root's path as ""
-	k.kids = &children{path: "/k"}
+	k.kids = newChildren("/k", 0)
 	check := func() {
 		require.Equal(t, len(want), x.len())
 		seen := 0
 		x.each(func(n *node) {
 			seen++
 			require.Same(t, want[n.path()], n)
+			// The hash rebuilt from the parent's path and the name (in a
+			// stack buffer, or on the heap past 128 bytes) is the path's.
+			require.Equal(t, x.hash(n.path()), x.nodeHash(n), n.path())
 		})
 		require.Equal(t, len(want), seen)
 		for p, n := range want {
@@ -53,6 +57,9 @@ func TestIndexMatchesMap(t *testing.T) {
 		for i := 0; i < ph.ops; i++ {
 			if r.Intn(100) < ph.insertPct || len(keys) == 0 {
 				name := strconv.Itoa(r.Intn(1 << 20))
+				if r.Intn(10) == 0 { // some paths overflow nodeHash's stack buffer
+					name += strings.Repeat("x", 100+r.Intn(100))
+				}
 				p := "/k/" + name
 				if _, ok := want[p]; ok {
 					continue
@@ -67,7 +74,7 @@ func TestIndexMatchesMap(t *testing.T) {
 			p := keys[j]
 			keys[j] = keys[len(keys)-1]
 			keys = keys[:len(keys)-1]
-			x.remove(want[p])
+			x.remove(want[p], p)
 			delete(want, p)
 		}
 		t.Logf("%s: %d keys", ph.name, len(want))

@@ -18,7 +18,7 @@ import (
 	"github.com/warrenhq/warren/core/proto"
 )
 
-// node is one znode, laid out for a small footprint (96 bytes on amd64,
+// node is one znode, laid out for a small footprint (64 bytes on amd64,
 // plus one allocation for its name and data):
 //   - a node stores only its name (the last path segment), not its full
 //     path: the parent's children record holds the parent's path, and
@@ -27,29 +27,91 @@ import (
 //     then the data's), so a node costs two allocations in all; a setData
 //     allocates a new buffer and never writes to the old one, so the data
 //     slices handed out by Get stay immutable;
-//   - stat fields are plain integers, the ACL is a 4-byte handle into the
-//     tree's interning cache, and hash caches the node's hash in the path
-//     index, which rehashes on resize and removal without rebuilding paths;
-//   - the children list (with pzxid, which only moves when children do)
-//     lives in a separate record that only nodes which ever had a child
-//     allocate.
+//   - the ACL is a 4-byte handle into the tree's interning cache; the node
+//     does not cache its index hash, which the index recomputes from the
+//     parent's path and the name on the rare resize;
+//   - the stat fields that most nodes never change from their creation
+//     values (mzxid, mtime, version, aversion) and the ephemeralOwner, which
+//     persistent nodes leave 0, live in an extension record that only nodes
+//     which were set, had their ACL set or have an owner allocate;
+//   - the children list, with pzxid and the stored cversion (which only
+//     move when children do), lives in a separate record that only nodes
+//     which ever had a child allocate.
 type node struct {
-	parent   *node     // nil for the root
-	buf      *byte     // name bytes, then data bytes; nil if both are empty
-	kids     *children // nil until the node gets its first child
-	nameLen  uint32
-	dataLen  int32  // -1 for null data
-	hash     uint32 // the full path's hash in the tree's index
-	idx      int32  // position in the parent's children list
-	acl      aclHandle
-	version  int32
-	cversion int32 // stored cversion: number of child creates
-	aversion int32
-	czxid    int64
+	parent  *node     // nil for the root
+	buf     *byte     // name bytes, then data bytes; nil if both are empty
+	kids    *children // nil until the node gets its first child
+	ext     *nodeExt  // nil while the fields it holds keep their creation values
+	nameLen uint32
+	dataLen int32 // -1 for null data
+	idx     int32 // position in the parent's children list
+	acl     aclHandle
+	czxid   int64
+	ctime   int64
+}
+
+// nodeExt holds the stat fields that a node without one has at their
+// creation values: mzxid = czxid, mtime = ctime, version = aversion = 0,
+// owner = 0.
+type nodeExt struct {
 	mzxid    int64
-	ctime    int64
 	mtime    int64
 	owner    int64 // stored ephemeralOwner: session, ContainerOwner, TTLOwnerMask|ttl or 0
+	version  int32
+	aversion int32
+}
+
+// extension returns n's extension record, allocating it with the creation
+// values if n has none.
+func (n *node) extension() *nodeExt {
+	if n.ext == nil {
+		n.ext = &nodeExt{mzxid: n.czxid, mtime: n.ctime}
+	}
+	return n.ext
+}
+
+func (n *node) mzxid() int64 {
+	if n.ext == nil {
+		return n.czxid
+	}
+	return n.ext.mzxid
+}
+
+func (n *node) mtime() int64 {
+	if n.ext == nil {
+		return n.ctime
+	}
+	return n.ext.mtime
+}
+
+// owner is the stored ephemeralOwner.
+func (n *node) owner() int64 {
+	if n.ext == nil {
+		return 0
+	}
+	return n.ext.owner
+}
+
+func (n *node) version() int32 {
+	if n.ext == nil {
+		return 0
+	}
+	return n.ext.version
+}
+
+func (n *node) aversion() int32 {
+	if n.ext == nil {
+		return 0
+	}
+	return n.ext.aversion
+}
+
+// cversion is the stored cversion: the number of child creates.
+func (n *node) cversion() int32 {
+	if n.kids == nil {
+		return 0
+	}
+	return n.kids.cversion
 }
 
 // newNode returns a node named name (a single path segment, "" for the
@@ -110,7 +172,7 @@ func (n *node) hasPath(path string) bool {
 	}
 	name := n.name()
 	cut := len(path) - len(name) - 1
-	return cut >= 0 && path[cut] == '/' && path[cut+1:] == name && path[:cut] == p.kids.path
+	return cut >= 0 && path[cut] == '/' && path[cut+1:] == name && path[:cut] == p.kids.path()
 }
 
 // path returns n's full path, built from its parent's path and its name.
@@ -118,18 +180,34 @@ func (n *node) path() string {
 	if n.parent == nil {
 		return RootPath
 	}
-	return n.parent.kids.path + "/" + n.name()
+	return n.parent.kids.path() + "/" + n.name()
 }
 
 // children is an unsorted list of child nodes; each child knows its index,
 // so removal is an O(1) swap with the last element. It also holds the
 // parent's full path, from which a child's path follows (node.path), as
-// few nodes are parents.
+// few nodes are parents, and the parent's pzxid and stored cversion, which
+// only children move.
 type children struct {
-	list  []*node
-	pzxid int64
-	path  string // the full path of the node that owns the list; "" for the root
+	list     []*node
+	pzxid    int64
+	pathPtr  *byte // the full path of the node that owns the list; "" for the root
+	pathLen  int32
+	cversion int32 // stored cversion: number of child creates
 }
+
+// newChildren returns an empty children record for the node at path with
+// the given pzxid; it keeps a copy of path.
+func newChildren(path string, pzxid int64) *children {
+	if path == RootPath {
+		path = "" // the prefix of the root's children's paths
+	}
+	path = strings.Clone(path)
+	return &children{pzxid: pzxid, pathPtr: unsafe.StringData(path), pathLen: int32(len(path))}
+}
+
+// path is the full path of the node that owns the list ("" for the root).
+func (c *children) path() string { return unsafe.String(c.pathPtr, c.pathLen) }
 
 // childPath is the full path of the child named name of the node at parent.
 func childPath(parent, name string) string {
@@ -156,10 +234,7 @@ func (n *node) numChildren() int {
 // addChild appends c to n's children; path is n's full path.
 func (n *node) addChild(c *node, path string) {
 	if n.kids == nil {
-		if path == RootPath {
-			path = "" // the prefix of the root's children's paths
-		}
-		n.kids = &children{pzxid: n.czxid, path: strings.Clone(path)}
+		n.kids = newChildren(path, n.czxid)
 	}
 	c.idx = int32(len(n.kids.list))
 	n.kids.list = append(n.kids.list, c)
@@ -224,18 +299,18 @@ func TTLOf(owner int64) (int64, bool) {
 // containers and TTL nodes show ephemeralOwner 0.
 func (n *node) stat() proto.Stat {
 	nc := int32(n.numChildren())
-	owner := n.owner
+	owner := n.owner()
 	if kindOf(owner) != ownerEphemeral {
 		owner = 0
 	}
 	return proto.Stat{
 		Czxid:          n.czxid,
-		Mzxid:          n.mzxid,
+		Mzxid:          n.mzxid(),
 		Ctime:          n.ctime,
-		Mtime:          n.mtime,
-		Version:        n.version,
-		Cversion:       n.cversion*2 - nc,
-		Aversion:       n.aversion,
+		Mtime:          n.mtime(),
+		Version:        n.version(),
+		Cversion:       n.cversion()*2 - nc,
+		Aversion:       n.aversion(),
 		EphemeralOwner: owner,
 		DataLength:     int32(n.size()),
 		NumChildren:    nc,
@@ -313,7 +388,7 @@ func NewTree() *Tree {
 	add(RootPath, proto.OpenACLUnsafe)
 	add(ZooKeeperPath, proto.OpenACLUnsafe)
 	add(QuotaPath, proto.OpenACLUnsafe)
-	add(ConfigPath, proto.ReadACLUnsafe).aversion = -1
+	add(ConfigPath, proto.ReadACLUnsafe).extension().aversion = -1
 	t.digest = t.recomputeDigest()
 	return t
 }
@@ -325,7 +400,7 @@ func (t *Tree) lookup(path string) (*node, bool) {
 }
 
 func (t *Tree) meta(n *node) Meta {
-	return Meta{Stat: n.stat(), ACL: t.acls.list(n.acl), CreateCount: n.cversion, Owner: n.owner}
+	return Meta{Stat: n.stat(), ACL: t.acls.list(n.acl), CreateCount: n.cversion(), Owner: n.owner()}
 }
 
 // Meta returns the metadata of the node at path.
@@ -480,14 +555,15 @@ func (t *Tree) ExpiredContainers(now int64, maxNeverUsedMs int64) []string {
 		if n.numChildren() > 0 {
 			continue
 		}
-		elapsed := now - n.mtime
-		switch kindOf(n.owner) {
+		elapsed := now - n.mtime()
+		owner := n.owner()
+		switch kindOf(owner) {
 		case ownerContainer:
-			if n.cversion > 0 || maxNeverUsedMs > 0 && elapsed > maxNeverUsedMs {
+			if n.cversion() > 0 || maxNeverUsedMs > 0 && elapsed > maxNeverUsedMs {
 				out = append(out, n.path())
 			}
 		case ownerTTL:
-			if ttl := n.owner & proto.MaxTTL; ttl != 0 && elapsed > ttl {
+			if ttl := owner & proto.MaxTTL; ttl != 0 && elapsed > ttl {
 				out = append(out, n.path())
 			}
 		}

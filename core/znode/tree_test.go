@@ -635,3 +635,73 @@ func TestDataSlicesStayImmutable(t *testing.T) {
 	assert.Contains(t, names, "n", "the name survives the new buffer")
 	assert.Equal(t, tr.recomputeDigest(), tr.Digest())
 }
+
+// TestStatFieldsWithoutExtension checks that a node keeps its rarely
+// changed stat fields out of line only once they differ from their creation
+// values, and that Stat and Meta are the same either way: a plain create
+// allocates neither an extension nor a children record; an owner, a
+// setData or a setACL allocates the extension; a child allocates the
+// children record, which holds the stored cversion and pzxid.
+func TestStatFieldsWithoutExtension(t *testing.T) {
+	tests := []struct {
+		name    string
+		txns    []Txn
+		wantExt bool
+		want    proto.Stat
+		owner   int64
+	}{
+		{
+			name: "plain create",
+			txns: []Txn{mkCreate("/p", []byte("ab"), 0, -1)},
+			want: proto.Stat{Czxid: 1, Mzxid: 1, Ctime: 1001, Mtime: 1001, DataLength: 2, Pzxid: 1},
+		},
+		{
+			name:    "ephemeral",
+			txns:    []Txn{mkCreate("/p", nil, 42, -1)},
+			wantExt: true,
+			want:    proto.Stat{Czxid: 1, Mzxid: 1, Ctime: 1001, Mtime: 1001, EphemeralOwner: 42, Pzxid: 1},
+			owner:   42,
+		},
+		{
+			name:    "container",
+			txns:    []Txn{mkCreate("/p", nil, proto.ContainerOwner, -1)},
+			wantExt: true,
+			want:    proto.Stat{Czxid: 1, Mzxid: 1, Ctime: 1001, Mtime: 1001, Pzxid: 1},
+			owner:   proto.ContainerOwner,
+		},
+		{
+			name:    "set data",
+			txns:    []Txn{mkCreate("/p", nil, 0, -1), &SetDataTxn{Path: "/p", Data: []byte("xyz"), Version: 1}},
+			wantExt: true,
+			want:    proto.Stat{Czxid: 1, Mzxid: 2, Ctime: 1001, Mtime: 1002, Version: 1, DataLength: 3, Pzxid: 1},
+		},
+		{
+			name:    "set acl",
+			txns:    []Txn{mkCreate("/p", nil, 0, -1), &SetACLTxn{Path: "/p", ACL: proto.ReadACLUnsafe, Version: 1}},
+			wantExt: true,
+			want:    proto.Stat{Czxid: 1, Mzxid: 1, Ctime: 1001, Mtime: 1001, Aversion: 1, Pzxid: 1},
+		},
+		{
+			name: "child created and deleted",
+			txns: []Txn{mkCreate("/p", nil, 0, -1), mkCreate("/p/c", nil, 0, -1), &DeleteTxn{Path: "/p/c"}},
+			want: proto.Stat{Czxid: 1, Mzxid: 1, Ctime: 1001, Mtime: 1001, Cversion: 2, Pzxid: 3},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := NewTree()
+			for i, txn := range tt.txns {
+				r := tr.Apply(Header{Zxid: int64(i + 1), Time: int64(1001 + i)}, txn)
+				require.Equal(t, proto.OK, r.Err)
+			}
+			n, ok := tr.lookup("/p")
+			require.True(t, ok)
+			assert.Equal(t, tt.wantExt, n.ext != nil, "extension allocated")
+			_, m, ok := tr.Get("/p")
+			require.True(t, ok)
+			assert.Equal(t, tt.want, m.Stat)
+			assert.Equal(t, tt.owner, m.Owner)
+			assert.Equal(t, tr.recomputeDigest(), tr.Digest())
+		})
+	}
+}
