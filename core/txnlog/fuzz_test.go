@@ -2,8 +2,6 @@ package txnlog
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,22 +18,31 @@ func FuzzRecover(f *testing.F) {
 	// The seed corpus is in testdata/fuzz/FuzzRecover.
 	opts := Options{SegmentSize: 1 << 20, PreallocSize: 4 << 10, MaxRecordSize: 64 << 10}
 	f.Fuzz(func(t *testing.T, data []byte, withHeader, afterValid bool) {
-		dir := t.TempDir()
+		mem := vfs.NewMemFS()
+		const dir = "data"
+		require.NoError(t, mem.MkdirAll(dir, 0o755))
+		write := func(name string, b []byte) {
+			f, err := mem.Create(dir + "/" + name)
+			require.NoError(t, err)
+			_, err = f.Write(b)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}
 		first := int64(1)
 		if afterValid {
 			b := encodeSegHeader(1)
 			for z := int64(1); z <= 2; z++ {
 				b = appendRecord(b, z, 0, rec(z).Payload)
 			}
-			require.NoError(t, os.WriteFile(filepath.Join(dir, SegmentName(1)), b, 0o644))
+			write(SegmentName(1), b)
 			first = 3
 		}
 		if withHeader {
 			data = append(encodeSegHeader(first), data...)
 		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, SegmentName(first)), data, 0o644))
+		write(SegmentName(first), data)
 
-		l, err := Open(vfs.OS, dir, opts)
+		l, err := Open(mem, dir, opts)
 		if err != nil {
 			var ce *CorruptionError
 			require.True(t, errors.As(err, &ce), "Open failed with %v", err)
@@ -47,7 +54,7 @@ func FuzzRecover(f *testing.F) {
 		require.Equal(t, rep.LastZxid, l.LastZxid())
 		require.NoError(t, l.Close())
 
-		l2, err := Open(vfs.OS, dir, opts)
+		l2, err := Open(mem, dir, opts)
 		require.NoError(t, err, "a recovered log opens again")
 		require.Nil(t, l2.Recovery().Truncated, "recovery is idempotent")
 		require.Equal(t, got, fuzzRead(t, l2))
