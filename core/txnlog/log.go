@@ -637,6 +637,32 @@ func (l *Log) TruncateAfter(zxid int64) error {
 	return nil
 }
 
+// Reset removes every segment and every pending record, durably (newest
+// segment first, then a directory fsync), and makes the next Append follow
+// after: what a follower does when ZAB syncs it with a SNAP, or a restore
+// into a data directory, once the snapshot at after is durable. LastZxid
+// and LastSynced become after.
+func (l *Log) Reset(after int64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(); err != nil {
+		return err
+	}
+	if after < 0 {
+		return fmt.Errorf("txnlog: reset after negative zxid %#x: %w", after, ErrNotContinuous)
+	}
+	l.pend, l.pendRecs = nil, nil
+	if err := l.truncateFilesLocked(0); err != nil {
+		return err
+	}
+	l.last, l.written, l.synced, l.durable = after, after, after, 0
+	l.anchored = true
+	l.log.Info("transaction log reset", zap.Int64("after", after))
+	return nil
+}
+
 // containsLocked reports whether zxid is a written record.
 func (l *Log) containsLocked(zxid int64) (bool, error) {
 	i := l.segIndexLocked(zxid)

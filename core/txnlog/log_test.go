@@ -531,3 +531,38 @@ func TestErrorMessages(t *testing.T) {
 		"(or, in an ensemble, let this server resync from the others), or inspect the file and, if the loss is acceptable, "+
 		"move it and every later log file out of the directory"), ce.Error())
 }
+
+// TestReset: a ZAB SNAP sync replaces the whole log; the next record
+// follows the snapshot's zxid, whatever the log held before.
+func TestReset(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, vfs.OS, dir, smallOpts())
+	appendSync(t, l, zxids(1, 1, 80))
+	it, err := l.ReadAfter(MakeZxid(1, 10))
+	require.NoError(t, err)
+	defer it.Close()
+	require.True(t, it.Next())
+
+	require.NoError(t, l.Reset(MakeZxid(3, 500)))
+	assert.Empty(t, segFiles(t, dir))
+	assert.Equal(t, MakeZxid(3, 500), l.LastZxid())
+	assert.Equal(t, MakeZxid(3, 500), l.LastSynced())
+	assert.False(t, it.Next())
+	assert.ErrorIs(t, it.Err(), ErrTruncated)
+	require.ErrorIs(t, l.Append(recs([]int64{MakeZxid(1, 81)})), ErrNotContinuous)
+
+	appendSync(t, l, zxids(3, 501, 5))
+	it2, err := l.ReadAfter(MakeZxid(3, 500))
+	require.NoError(t, err)
+	defer it2.Close()
+	var got []int64
+	for it2.Next() {
+		got = append(got, it2.Record().Zxid)
+	}
+	require.NoError(t, it2.Err())
+	assert.Equal(t, zxids(3, 501, 5), got)
+	require.NoError(t, l.Close())
+
+	l2 := openLog(t, vfs.OS, dir, smallOpts())
+	assert.Equal(t, zxids(3, 501, 5), readAll(t, l2))
+}
