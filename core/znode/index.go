@@ -15,15 +15,23 @@ import "hash/maphash"
 // cache their hash: a resize, and a backward shift on removal, recompute
 // it from the parent's path and the node's name (nodeHash).
 //
+// A table's size is not a power of two: a table grows when its load
+// passes 4/5 and shrinks when it falls below 1/4, in both cases to the
+// size that puts its load at 3/5, so the load stays in [0.6, 0.8] while
+// the tree grows (about 13 bytes per node where doubling tables average
+// some 17 and reach 19 just after a resize), and linear probing stays
+// short. A hash picks its home slot by scaling its low 24 bits to the
+// table size (multiply and shift, no division).
+//
 // Hashing uses hash/maphash with a per-index random seed, like Go's own
 // maps, so crafted paths cannot force collisions; the 64-bit hash is
-// folded to 32 bits. Of those, the top 8 pick the table, the low bits the
-// home slot and bits 16-23 the fingerprint (which overlaps the home slot
-// only in tables beyond 2^16 slots, some 12 million nodes, and even then
-// only weakens the filter: a match is always confirmed against the path).
-// The seed only affects the placement of nodes inside the index, never any
-// output: nothing iterates the index to produce results without sorting or
-// summing commutatively.
+// folded to 32 bits. Of those, the top 8 pick the table, the next 16 or
+// so the home slot and the low 8 the fingerprint (which overlaps the bits
+// that choose the home slot only in tables beyond 2^16 slots, some 10
+// million nodes, and even then only weakens the filter: a match is always
+// confirmed against the path). The seed only affects the placement of
+// nodes inside the index, never any output: nothing iterates the index to
+// produce results without sorting or summing commutatively.
 type index struct {
 	seed  maphash.Seed
 	tabs  [indexTables]indexTable
@@ -64,15 +72,40 @@ func (x *index) nodeHash(n *node) uint32 {
 	return uint32(h ^ h>>32)
 }
 
-// fingerprint is the hash's third byte, never 0 (which marks empty slots).
+// fingerprint is the hash's low byte, never 0 (which marks empty slots).
 func fingerprint(h uint32) uint8 {
-	if f := uint8(h >> 16); f != 0 {
+	if f := uint8(h); f != 0 {
 		return f
 	}
 	return 1
 }
 
 func (x *index) len() int { return x.count }
+
+// home is the slot where a node whose path hashes to h belongs in tb: the
+// hash's low 24 bits scaled to the table size.
+func (tb *indexTable) home(h uint32) int {
+	return int(uint64(h&(1<<indexShift-1)) * uint64(len(tb.slots)) >> indexShift)
+}
+
+// next is the slot after i, wrapping around.
+func (tb *indexTable) next(i int) int {
+	if i++; i == len(tb.slots) {
+		return 0
+	}
+	return i
+}
+
+// dist is how many slots lie from a forward to b, wrapping around.
+func (tb *indexTable) dist(a, b int) int {
+	if b >= a {
+		return b - a
+	}
+	return b + len(tb.slots) - a
+}
+
+// targetSize is the table size that puts count nodes at load 3/5.
+func targetSize(count int) int { return max(minTableSize, count*5/3+1) }
 
 // get returns the node at path, or nil.
 func (x *index) get(path string) *node {
@@ -82,8 +115,7 @@ func (x *index) get(path string) *node {
 		return nil
 	}
 	fp := fingerprint(h)
-	mask := uint32(len(tb.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := tb.home(h); ; i = tb.next(i) {
 		switch c := tb.ctrl[i]; {
 		case c == 0:
 			return nil
@@ -99,8 +131,8 @@ func (x *index) get(path string) *node {
 func (x *index) insert(n *node, path string) {
 	h := x.hash(path)
 	tb := &x.tabs[h>>indexShift]
-	if (tb.count+1)*4 > len(tb.slots)*3 {
-		x.resize(tb, max(minTableSize, 2*len(tb.slots)))
+	if (tb.count+1)*5 > len(tb.slots)*4 {
+		x.resize(tb, targetSize(tb.count+1))
 	}
 	tb.put(n, h)
 	tb.count++
@@ -109,10 +141,9 @@ func (x *index) insert(n *node, path string) {
 
 // put stores n, whose path hashes to h, in its first free slot.
 func (tb *indexTable) put(n *node, h uint32) {
-	mask := uint32(len(tb.slots) - 1)
-	i := h & mask
+	i := tb.home(h)
 	for tb.ctrl[i] != 0 {
-		i = (i + 1) & mask
+		i = tb.next(i)
 	}
 	tb.ctrl[i] = fingerprint(h)
 	tb.slots[i] = n
@@ -123,23 +154,21 @@ func (tb *indexTable) put(n *node, h uint32) {
 func (x *index) remove(n *node, path string) {
 	h := x.hash(path)
 	tb := &x.tabs[h>>indexShift]
-	mask := uint32(len(tb.slots) - 1)
-	i := h & mask
+	i := tb.home(h)
 	for tb.slots[i] != n {
 		if tb.ctrl[i] == 0 {
 			panic("znode: removing a node that is not indexed: " + n.path())
 		}
-		i = (i + 1) & mask
+		i = tb.next(i)
 	}
 	// Backward shift: pull later members of the probe run into the hole
 	// when their home slot does not lie cyclically in (hole, slot].
 	for j := i; ; {
-		j = (j + 1) & mask
+		j = tb.next(j)
 		if tb.ctrl[j] == 0 {
 			break
 		}
-		home := x.nodeHash(tb.slots[j]) & mask
-		if (j-home)&mask >= (j-i)&mask {
+		if home := tb.home(x.nodeHash(tb.slots[j])); tb.dist(home, j) >= tb.dist(i, j) {
 			tb.ctrl[i], tb.slots[i] = tb.ctrl[j], tb.slots[j]
 			i = j
 		}
@@ -147,8 +176,8 @@ func (x *index) remove(n *node, path string) {
 	tb.ctrl[i], tb.slots[i] = 0, nil
 	tb.count--
 	x.count--
-	if len(tb.slots) > minTableSize && tb.count*8 < len(tb.slots) {
-		x.resize(tb, len(tb.slots)/2)
+	if len(tb.slots) > minTableSize && tb.count*4 < len(tb.slots) {
+		x.resize(tb, targetSize(tb.count))
 	}
 }
 
