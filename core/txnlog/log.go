@@ -241,6 +241,8 @@ func (l *Log) Sync() error {
 		return err
 	}
 	l.stats.Syncs++
+	// The batch is in the file now: its buffers take the next group.
+	l.pend, l.pendRecs = buf[:0], recs[:0]
 	f, name, target := l.f, l.segs[len(l.segs)-1].name, l.written
 	l.mu.Unlock()
 

@@ -8,9 +8,12 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/warrenhq/warren/core/proto"
 	"github.com/warrenhq/warren/core/znode"
@@ -565,4 +568,13 @@ func TestReset(t *testing.T) {
 
 	l2 := openLog(t, vfs.OS, dir, smallOpts())
 	assert.Equal(t, zxids(3, 501, 5), readAll(t, l2))
+}
+
+func TestSlowFsyncWarning(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	l := openLog(t, vfs.OS, t.TempDir(), Options{PreallocSize: 4 << 10, FsyncWarningTime: time.Nanosecond, Logger: zap.New(core)})
+	appendSync(t, l, zxids(1, 1, 3))
+	entries := logs.FilterMessage("fsync of the transaction log was slow").All()
+	require.Len(t, entries, 1)
+	assert.Contains(t, entries[0].ContextMap()["file"], SegmentName(MakeZxid(1, 1)))
 }
