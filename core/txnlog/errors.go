@@ -17,7 +17,7 @@ type CorruptionError struct {
 
 func (e *CorruptionError) Error() string {
 	return fmt.Sprintf("txnlog: corrupt transaction log %s at offset %d: %s; "+
-		"refusing to start rather than skip acknowledged transactions. To recover, "+
+		"refusing to go on rather than skip acknowledged transactions. To recover, "+
 		"restore the data directory from a backup (or, in an ensemble, let this server "+
 		"resync from the others), or inspect the file and, if the loss is acceptable, "+
 		"move it and every later log file out of the directory", e.File, e.Offset, e.Reason)

@@ -118,8 +118,12 @@ type Log struct {
 	opts Options
 	log  *zap.Logger
 
-	syncMu sync.Mutex // held by Sync, TruncateAfter, PurgeBefore, Roll, Close: the file writers
-	mu     sync.Mutex // guards everything below
+	// Lock order: syncMu before mu. syncMu serializes the file writers
+	// (Sync, TruncateAfter, PurgeBefore, Reset, Close) and is held across
+	// Sync's fsync; mu guards the state below and is never held across a
+	// Sync fsync, so Append and readers go on while one runs.
+	syncMu sync.Mutex
+	mu     sync.Mutex
 
 	segs  []*segment
 	f     vfs.File // the last segment, open for writing (nil when segs is empty)

@@ -530,7 +530,7 @@ func TestClosed(t *testing.T) {
 func TestErrorMessages(t *testing.T) {
 	ce := &CorruptionError{File: "/d/log.0000000000000001", Offset: 96, Reason: "record checksum mismatch"}
 	assert.Equal(t, fmt.Sprintf("txnlog: corrupt transaction log /d/log.0000000000000001 at offset 96: record checksum mismatch; "+
-		"refusing to start rather than skip acknowledged transactions. To recover, restore the data directory from a backup "+
+		"refusing to go on rather than skip acknowledged transactions. To recover, restore the data directory from a backup "+
 		"(or, in an ensemble, let this server resync from the others), or inspect the file and, if the loss is acceptable, "+
 		"move it and every later log file out of the directory"), ce.Error())
 }

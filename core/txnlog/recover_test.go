@@ -108,6 +108,7 @@ func TestTornTailEveryOffset(t *testing.T) {
 				assert.Nil(t, rep.Truncated, "%s at %d", v.name, c)
 			} else if assert.NotNil(t, rep.Truncated, "%s at %d", v.name, c) {
 				assert.Equal(t, p, rep.Truncated.File)
+				assert.Contains(t, rep.Truncated.String(), p)
 				assert.Equal(t, start, rep.Truncated.Offset, "%s at %d", v.name, c)
 				assert.False(t, rep.Truncated.FileRemoved)
 			}
