@@ -3,6 +3,7 @@ package txnlog
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -327,4 +328,56 @@ func TestReadFaults(t *testing.T) {
 		assert.Equal(t, filepath.Join("data", names[0]), ce.File)
 		assert.EqualValues(t, segHeaderSize, ce.Offset)
 	})
+}
+
+// TestFailedErrors: every write-path failure other than a full disk is
+// sticky, names the operation and file, acknowledges nothing it covered,
+// and leaves what was acknowledged recoverable.
+func TestFailedErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		arm  func(mem *vfs.MemFS) (vfs.FS, func())
+		op   string
+	}{
+		{"fsync of the full segment at a roll", func(mem *vfs.MemFS) (vfs.FS, func()) {
+			ffs := vfs.NewFaultFS(mem)
+			return ffs, func() { ffs.FailSync(1) }
+		}, "fsync"},
+		{"directory fsync at segment creation", func(mem *vfs.MemFS) (vfs.FS, func()) {
+			ffs := vfs.NewFaultFS(mem)
+			return ffs, func() { ffs.FailSyncDir(1) }
+		}, "fsync directory"},
+		{"EIO on write", func(mem *vfs.MemFS) (vfs.FS, func()) {
+			ffs := &faultFS{FS: mem}
+			return ffs, func() {
+				ffs.set(func(f *faultFS) { f.writeErr = &os.PathError{Op: "write", Path: "x", Err: syscall.EIO} })
+			}
+		}, "write"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := vfs.NewMemFS()
+			fsys, arm := tc.arm(mem)
+			l, err := Open(fsys, "data", crashOpts)
+			require.NoError(t, err)
+			appendSync(t, l, zxids(1, 1, 6)) // nearly fills the first segment
+			arm()
+			require.NoError(t, l.Append(recs(zxids(1, 7, 8)))) // rolls
+			err = l.Sync()
+			var fe *FailedError
+			require.True(t, errors.As(err, &fe), "%v", err)
+			assert.Equal(t, tc.op, fe.Op)
+			assert.Contains(t, err.Error(), "refuses further writes")
+			assert.Contains(t, fe.File, "data")
+			assert.Equal(t, MakeZxid(1, 6), l.LastSynced())
+			assert.Same(t, fe, errAs(l.Append(recs(zxids(1, 7, 1)))))
+			assert.Same(t, fe, errAs(l.Sync()))
+
+			l2, err := Open(mem.Crash(vfs.CrashOptions{}), "data", crashOpts)
+			require.NoError(t, err)
+			got := readAll(t, l2)
+			assert.Equal(t, zxids(1, 1, 6), got[:6])
+			require.NoError(t, l2.Close())
+		})
+	}
 }

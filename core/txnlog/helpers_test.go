@@ -111,6 +111,7 @@ type faultFS struct {
 	mu       sync.Mutex
 	syncErr  error // returned by File.Sync
 	noSpace  bool  // WriteAt fails with ENOSPC after writing half
+	writeErr error // WriteAt fails with this after writing half
 	syncs    int
 	dirSyncs int
 }
@@ -159,8 +160,12 @@ func (f *faultFile) Sync() error {
 
 func (f *faultFile) WriteAt(b []byte, off int64) (int, error) {
 	f.fs.mu.Lock()
-	full := f.fs.noSpace
+	full, werr := f.fs.noSpace, f.fs.writeErr
 	f.fs.mu.Unlock()
+	if werr != nil {
+		n, _ := f.File.WriteAt(b[:len(b)/2], off)
+		return n, werr
+	}
 	if full {
 		n, _ := f.File.WriteAt(b[:len(b)/2], off)
 		return n, &os.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
