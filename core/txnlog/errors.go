@@ -15,6 +15,7 @@ type CorruptionError struct {
 	Reason string
 }
 
+// Error names the file and offset and says how to recover.
 func (e *CorruptionError) Error() string {
 	return fmt.Sprintf("txnlog: corrupt transaction log %s at offset %d: %s; "+
 		"refusing to go on rather than skip acknowledged transactions. To recover, "+
@@ -33,10 +34,12 @@ type DiskFullError struct {
 	Err  error
 }
 
+// Error names the file being written.
 func (e *DiskFullError) Error() string {
 	return fmt.Sprintf("txnlog: disk full writing %s: %v", e.File, e.Err)
 }
 
+// Unwrap returns the file system's error (ENOSPC or EDQUOT).
 func (e *DiskFullError) Unwrap() error { return e.Err }
 
 // FailedError is sticky: after a failed fsync or write the log cannot know
@@ -49,10 +52,12 @@ type FailedError struct {
 	Err  error
 }
 
+// Error names the failed operation and file.
 func (e *FailedError) Error() string {
 	return fmt.Sprintf("txnlog: %s %s failed, the log refuses further writes (restart the server to recover from what is on disk): %v", e.Op, e.File, e.Err)
 }
 
+// Unwrap returns the file system's error.
 func (e *FailedError) Unwrap() error { return e.Err }
 
 var (

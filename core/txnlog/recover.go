@@ -41,6 +41,7 @@ type TornTail struct {
 	FileRemoved bool
 }
 
+// String describes the cut for a log line.
 func (t *TornTail) String() string {
 	return fmt.Sprintf("torn tail in %s at offset %d: %s (%d unsynced records dropped, file removed: %v)",
 		t.File, t.Offset, t.Reason, t.DroppedRecords, t.FileRemoved)
