@@ -147,13 +147,12 @@ func (t *Tree) canDelete(path string) proto.Code {
 func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	parentPath := Parent(c.Path)
 	p := t.nodes.get(parentPath)
-	n := newNode(p, Base(c.Path), c.Data)
+	n := t.nodes.insert(c.Path, p, Base(c.Path), c.Data)
 	n.acl = t.acls.intern(c.ACL)
 	n.czxid, n.ctime = h.Zxid, h.Time
 	if c.Owner != 0 {
 		n.extension().owner = c.Owner
 	}
-	t.nodes.insert(n, c.Path)
 	t.dataSize += int64(len(c.Path) + n.size())
 	t.digest += t.nodeHash(n, c.Path)
 
@@ -207,7 +206,7 @@ func (t *Tree) delete(zxid int64, n *node, path string, changes *[]Change) {
 	t.digest += statHash(ph, p)
 
 	t.digest -= t.nodeHash(n, path)
-	t.nodes.remove(n, path)
+	id := t.nodes.remove(n, path)
 	t.dataSize -= int64(len(path) + n.size())
 	acl := t.acls.list(n.acl)
 	t.acls.release(n.acl)
@@ -226,6 +225,7 @@ func (t *Tree) delete(zxid int64, n *node, path string, changes *[]Change) {
 		delete(t.reapable, n)
 	}
 	t.quotaDeleted(n, path)
+	t.nodes.arena.release(id) // last: n is zeroed and its slot reused
 	*changes = append(*changes,
 		Change{Type: proto.EventNodeDeleted, Path: path, ACL: acl, Zxid: zxid},
 		Change{Type: proto.EventNodeChildrenChanged, Path: parentPath, ACL: t.acls.list(p.acl), Zxid: zxid})

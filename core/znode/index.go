@@ -2,12 +2,13 @@ package znode
 
 import "hash/maphash"
 
-// index maps full paths to nodes. It is a compact replacement for
-// map[string]*node: a node can be checked against a path through its name
-// and its parent's path (node.hasPath), so a slot needs only the node
-// pointer (8 bytes) plus a 1-byte fingerprint, about 16 bytes per node at
-// the average load instead of 40-55 for a Go map with string keys, and no
-// node needs to hold its full path or its hash.
+// index maps full paths to nodes, and owns the nodes. It is a compact
+// replacement for map[string]*node: a node can be checked against a path
+// through its name and its parent's path (node.hasPath), so a slot needs
+// only the node's 4-byte id in the index's node arena plus a 1-byte
+// fingerprint, about 7 bytes per node at the average load instead of 40-55
+// for a Go map with string keys, and no node needs to hold its full path
+// or its hash.
 //
 // It is split into 256 open-addressing tables (linear probing, deletion by
 // backward shift) chosen by the hash's top byte, so that a resize only
@@ -36,6 +37,7 @@ type index struct {
 	seed  maphash.Seed
 	tabs  [indexTables]indexTable
 	count int
+	arena arena
 }
 
 const (
@@ -45,9 +47,55 @@ const (
 )
 
 type indexTable struct {
-	ctrl  []uint8 // 0 = empty, else the fingerprint of the slot's node
-	slots []*node
+	ctrl  []uint8  // 0 = empty, else the fingerprint of the slot's node
+	slots []nodeID // meaningful where ctrl is not 0
 	count int
+}
+
+// nodeID names a node in an arena.
+type nodeID uint32
+
+// arena allocates nodes in slabs of slabSize and names them by 32-bit ids,
+// which halve the index's slots. A node never moves, so pointers to it stay
+// valid until it is released; a released node is zeroed (dropping its
+// references) and its slot is reused by the next allocation. Slabs are
+// never returned: after mass deletion the free slots wait for new nodes.
+type arena struct {
+	slabs []*[slabSize]node
+	free  []nodeID // released ids, reused last in, first out
+	next  nodeID   // the lowest id never allocated
+}
+
+const (
+	slabBits = 10
+	slabSize = 1 << slabBits
+)
+
+// at returns the node named id.
+func (a *arena) at(id nodeID) *node { return &a.slabs[id>>slabBits][id&(slabSize-1)] }
+
+// alloc returns a zeroed node and its id.
+func (a *arena) alloc() (nodeID, *node) {
+	if k := len(a.free); k > 0 {
+		id := a.free[k-1]
+		a.free = a.free[:k-1]
+		return id, a.at(id)
+	}
+	id := a.next
+	if int(id>>slabBits) == len(a.slabs) {
+		if id == ^nodeID(0) {
+			panic("znode: more than 2^32-1 nodes")
+		}
+		a.slabs = append(a.slabs, new([slabSize]node))
+	}
+	a.next++
+	return id, a.at(id)
+}
+
+// release zeroes the node named id and makes its slot reusable.
+func (a *arena) release(id nodeID) {
+	*a.at(id) = node{}
+	a.free = append(a.free, id)
 }
 
 func newIndex() *index { return &index{seed: maphash.MakeSeed()} }
@@ -120,47 +168,55 @@ func (x *index) get(path string) *node {
 		case c == 0:
 			return nil
 		case c == fp:
-			if n := tb.slots[i]; n.hasPath(path) {
+			if n := x.arena.at(tb.slots[i]); n.hasPath(path) {
 				return n
 			}
 		}
 	}
 }
 
-// insert adds n, whose full path is path and must not be present.
-func (x *index) insert(n *node, path string) {
+// insert allocates and indexes a node at path, which must not be present,
+// named name (its last segment, "" for the root) under parent and holding a
+// copy of data; it is not yet in parent's children list.
+func (x *index) insert(path string, parent *node, name string, data []byte) *node {
+	id, n := x.arena.alloc()
+	n.parent = parent
+	n.setBuf(name, data)
 	h := x.hash(path)
 	tb := &x.tabs[h>>indexShift]
 	if (tb.count+1)*5 > len(tb.slots)*4 {
 		x.resize(tb, targetSize(tb.count+1))
 	}
-	tb.put(n, h)
+	tb.put(id, h)
 	tb.count++
 	x.count++
+	return n
 }
 
-// put stores n, whose path hashes to h, in its first free slot.
-func (tb *indexTable) put(n *node, h uint32) {
+// put stores id, whose node's path hashes to h, in its first free slot.
+func (tb *indexTable) put(id nodeID, h uint32) {
 	i := tb.home(h)
 	for tb.ctrl[i] != 0 {
 		i = tb.next(i)
 	}
 	tb.ctrl[i] = fingerprint(h)
-	tb.slots[i] = n
+	tb.slots[i] = id
 }
 
-// remove deletes n, whose full path is path and which must be present (it
-// panics otherwise: the tree is corrupt).
-func (x *index) remove(n *node, path string) {
+// remove unindexes n, whose full path is path and which must be present
+// (it panics otherwise: the tree is corrupt), and returns its id, which the
+// caller must release to the arena once it is done with n.
+func (x *index) remove(n *node, path string) nodeID {
 	h := x.hash(path)
 	tb := &x.tabs[h>>indexShift]
 	i := tb.home(h)
-	for tb.slots[i] != n {
+	for tb.ctrl[i] == 0 || x.arena.at(tb.slots[i]) != n {
 		if tb.ctrl[i] == 0 {
-			panic("znode: removing a node that is not indexed: " + n.path())
+			panic("znode: removing a node that is not indexed: " + path)
 		}
 		i = tb.next(i)
 	}
+	id := tb.slots[i]
 	// Backward shift: pull later members of the probe run into the hole
 	// when their home slot does not lie cyclically in (hole, slot].
 	for j := i; ; {
@@ -168,26 +224,27 @@ func (x *index) remove(n *node, path string) {
 		if tb.ctrl[j] == 0 {
 			break
 		}
-		if home := tb.home(x.nodeHash(tb.slots[j])); tb.dist(home, j) >= tb.dist(i, j) {
+		if home := tb.home(x.nodeHash(x.arena.at(tb.slots[j]))); tb.dist(home, j) >= tb.dist(i, j) {
 			tb.ctrl[i], tb.slots[i] = tb.ctrl[j], tb.slots[j]
 			i = j
 		}
 	}
-	tb.ctrl[i], tb.slots[i] = 0, nil
+	tb.ctrl[i], tb.slots[i] = 0, 0
 	tb.count--
 	x.count--
 	if len(tb.slots) > minTableSize && tb.count*4 < len(tb.slots) {
 		x.resize(tb, targetSize(tb.count))
 	}
+	return id
 }
 
 func (x *index) resize(tb *indexTable, size int) {
-	old := tb.slots
+	oldCtrl, oldSlots := tb.ctrl, tb.slots
 	tb.ctrl = make([]uint8, size)
-	tb.slots = make([]*node, size)
-	for _, n := range old {
-		if n != nil {
-			tb.put(n, x.nodeHash(n))
+	tb.slots = make([]nodeID, size)
+	for i, c := range oldCtrl {
+		if c != 0 {
+			tb.put(oldSlots[i], x.nodeHash(x.arena.at(oldSlots[i])))
 		}
 	}
 }
@@ -195,9 +252,10 @@ func (x *index) resize(tb *indexTable, size int) {
 // each calls fn for every node, in an unspecified order.
 func (x *index) each(fn func(*node)) {
 	for t := range x.tabs {
-		for _, n := range x.tabs[t].slots {
-			if n != nil {
-				fn(n)
+		tb := &x.tabs[t]
+		for i, c := range tb.ctrl {
+			if c != 0 {
+				fn(x.arena.at(tb.slots[i]))
 			}
 		}
 	}

@@ -19,8 +19,9 @@ func TestIndexMatchesMap(t *testing.T) {
 	want := map[string]*node{}
 	// The index checks a path against a node's name and its parent's
 	// path: hang the keys under /k.
-	root := newNode(nil, "", emptyData)
-	k := newNode(root, "k", emptyData)
+	root := &node{}
+	k := &node{parent: root}
+	k.setBuf("k", emptyData)
 	root.addChild(k, RootPath) // records the root's path as ""
 	k.kids = newChildren("/k", 0)
 	check := func() {
@@ -53,6 +54,7 @@ func TestIndexMatchesMap(t *testing.T) {
 		{"regrow", 10000, 80},
 	}
 	keys := []string{}
+	maxLive := 0
 	for _, ph := range phases {
 		for i := 0; i < ph.ops; i++ {
 			if r.Intn(100) < ph.insertPct || len(keys) == 0 {
@@ -64,22 +66,29 @@ func TestIndexMatchesMap(t *testing.T) {
 				if _, ok := want[p]; ok {
 					continue
 				}
-				n := newNode(k, name, nil)
-				x.insert(n, p)
+				n := x.insert(p, k, name, nil)
+				require.Equal(t, name, n.name())
+				require.Nil(t, n.data(), "null data")
 				want[p] = n
 				keys = append(keys, p)
+				maxLive = max(maxLive, len(want))
 				continue
 			}
 			j := r.Intn(len(keys))
 			p := keys[j]
 			keys[j] = keys[len(keys)-1]
 			keys = keys[:len(keys)-1]
-			x.remove(want[p], p)
+			n := want[p]
+			x.arena.release(x.remove(n, p))
+			require.Equal(t, node{}, *n, "a released node is zeroed")
 			delete(want, p)
 		}
 		t.Logf("%s: %d keys", ph.name, len(want))
 		check()
 	}
+	// The arena reused released slots: it never held more nodes than were
+	// live at once.
+	assert.Equal(t, maxLive, int(x.arena.next))
 	// Growth and shrinking kept every table within its load bounds.
 	for i := range x.tabs {
 		tb := &x.tabs[i]

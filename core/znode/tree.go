@@ -19,12 +19,13 @@ import (
 )
 
 // node is one znode, laid out for a small footprint (64 bytes on amd64,
-// plus one allocation for its name and data):
+// in a slab of the index's arena, plus one allocation for its name and
+// data):
 //   - a node stores only its name (the last path segment), not its full
 //     path: the parent's children record holds the parent's path, and
 //     operations on a node take its path from the transaction;
 //   - the name and the data share one allocation (buf: the name's bytes,
-//     then the data's), so a node costs two allocations in all; a setData
+//     then the data's), so a node costs one allocation of its own; a setData
 //     allocates a new buffer and never writes to the old one, so the data
 //     slices handed out by Get stay immutable;
 //   - the ACL is a 4-byte handle into the tree's interning cache; the node
@@ -112,15 +113,6 @@ func (n *node) cversion() int32 {
 		return 0
 	}
 	return n.kids.cversion
-}
-
-// newNode returns a node named name (a single path segment, "" for the
-// root) under parent, holding a copy of data. It is not yet in parent's
-// children list.
-func newNode(parent *node, name string, data []byte) *node {
-	n := &node{parent: parent}
-	n.setBuf(name, data)
-	return n
 }
 
 // setBuf stores name and a copy of data in a fresh buffer; nil data stays
@@ -376,12 +368,11 @@ func NewTree() *Tree {
 		if p := Parent(path); p != "" {
 			parent, name = t.nodes.get(p), Base(path)
 		}
-		n := newNode(parent, name, emptyData)
+		n := t.nodes.insert(path, parent, name, emptyData)
 		n.acl = t.acls.intern(acl)
 		if parent != nil {
 			parent.addChild(n, Parent(path))
 		}
-		t.nodes.insert(n, path)
 		t.dataSize += int64(len(path))
 		return n
 	}
