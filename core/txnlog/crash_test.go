@@ -381,3 +381,32 @@ func TestFailedErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDoubleCrashAfterUnsyncedRemove: a TruncateAfter whose directory
+// fsync failed leaves the removal of later segments volatile. After a
+// restart Open makes the listing durable, so records appended then are not
+// followed, after a power loss, by resurrected segments of the old history.
+func TestDoubleCrashAfterUnsyncedRemove(t *testing.T) {
+	mem := vfs.NewMemFS()
+	ffs := vfs.NewFaultFS(mem)
+	l, err := Open(ffs, "data", crashOpts)
+	require.NoError(t, err)
+	appendSync(t, l, zxids(1, 1, 30))
+	require.Greater(t, l.Stats().Segments, 2)
+	ffs.FailSyncDir(1)
+	var fe *FailedError
+	require.True(t, errors.As(l.TruncateAfter(MakeZxid(1, 3)), &fe))
+
+	// The process restarts on the same (uncrashed) disk.
+	l2, err := Open(mem, "data", crashOpts)
+	require.NoError(t, err)
+	want := append(zxids(1, 1, 3), zxids(2, 1, 4)...)
+	require.Less(t, l2.LastZxid(), MakeZxid(1, 30))
+	require.NoError(t, l2.TruncateAfter(MakeZxid(1, 3)))
+	appendSync(t, l2, zxids(2, 1, 4))
+
+	l3, err := Open(mem.Crash(vfs.CrashOptions{}), "data", crashOpts)
+	require.NoError(t, err)
+	assert.Equal(t, want, readAll(t, l3))
+	require.NoError(t, l3.Close())
+}

@@ -131,6 +131,16 @@ func (l *Log) recover() error {
 		}
 		l.f, l.alloc = f, st.Size
 	}
+	// Likewise for the directory: a process that crashed between removing
+	// or creating a segment and fsyncing the directory left a listing that
+	// a later power loss could undo under records appended from now on.
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		if l.f != nil {
+			l.f.Close()
+			l.f = nil
+		}
+		return fmt.Errorf("txnlog: fsync %s: %w", l.dir, err)
+	}
 	l.last, l.written, l.synced, l.durable = prevLast, prevLast, prevLast, prevLast
 	l.anchored = prevLast != 0
 	l.report = RecoveryReport{Segments: len(segs), Records: records, LastZxid: prevLast, Truncated: torn}
