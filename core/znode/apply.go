@@ -147,7 +147,7 @@ func (t *Tree) canDelete(path string) proto.Code {
 func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	parentPath := Parent(c.Path)
 	p := t.nodes.get(parentPath)
-	n := t.nodes.insert(c.Path, p, Base(c.Path), c.Data)
+	id, n := t.nodes.insert(c.Path, p, Base(c.Path), c.Data)
 	n.acl = t.acls.intern(c.ACL)
 	n.czxid, n.ctime = h.Zxid, h.Time
 	if c.Owner != 0 {
@@ -162,7 +162,7 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	if cv == -1 { // ZooKeeper's marker for "parent's cversion + 1"
 		cv = p.cversion() + 1
 	}
-	p.addChild(n, parentPath)
+	p.addChild(n, id, parentPath)
 	// Only move forward: replaying a create over a newer snapshot must not
 	// take cversion and pzxid back (DataTree.createNode).
 	if cv > p.kids.cversion {
@@ -198,7 +198,7 @@ func (t *Tree) delete(zxid int64, n *node, path string, changes *[]Change) {
 	parentPath := Parent(path)
 	ph := pathHash(parentPath)
 	t.digest -= statHash(ph, p)
-	p.removeChild(n)
+	p.removeChild(n, &t.nodes.arena)
 	// The stored cversion counts creates and stays; pzxid only moves forward.
 	if zxid > p.kids.pzxid {
 		p.kids.pzxid = zxid

@@ -177,8 +177,9 @@ func (x *index) get(path string) *node {
 
 // insert allocates and indexes a node at path, which must not be present,
 // named name (its last segment, "" for the root) under parent and holding a
-// copy of data; it is not yet in parent's children list.
-func (x *index) insert(path string, parent *node, name string, data []byte) *node {
+// copy of data, and returns its id and the node; it is not yet in parent's
+// children list.
+func (x *index) insert(path string, parent *node, name string, data []byte) (nodeID, *node) {
 	id, n := x.arena.alloc()
 	n.parent = parent
 	n.setBuf(name, data)
@@ -190,7 +191,7 @@ func (x *index) insert(path string, parent *node, name string, data []byte) *nod
 	tb.put(id, h)
 	tb.count++
 	x.count++
-	return n
+	return id, n
 }
 
 // put stores id, whose node's path hashes to h, in its first free slot.

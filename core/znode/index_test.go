@@ -22,7 +22,7 @@ func TestIndexMatchesMap(t *testing.T) {
 	root := &node{}
 	k := &node{parent: root}
 	k.setBuf("k", emptyData)
-	root.addChild(k, RootPath) // records the root's path as ""
+	root.kids = newChildren(RootPath, 0) // records the root's path as ""
 	k.kids = newChildren("/k", 0)
 	check := func() {
 		require.Equal(t, len(want), x.len())
@@ -66,7 +66,7 @@ func TestIndexMatchesMap(t *testing.T) {
 				if _, ok := want[p]; ok {
 					continue
 				}
-				n := x.insert(p, k, name, nil)
+				_, n := x.insert(p, k, name, nil)
 				require.Equal(t, name, n.name())
 				require.Nil(t, n.data(), "null data")
 				want[p] = n

@@ -79,7 +79,7 @@ func (t *Tree) recountQuota(path string) {
 			bytes += int64(n.size())
 			if n.kids != nil {
 				for _, c := range n.kids.list {
-					walk(c)
+					walk(t.nodes.arena.at(c))
 				}
 			}
 		}

@@ -181,7 +181,7 @@ func (n *node) path() string {
 // few nodes are parents, and the parent's pzxid and stored cversion, which
 // only children move.
 type children struct {
-	list     []*node
+	list     []nodeID // in the tree's arena
 	pzxid    int64
 	pathPtr  *byte // the full path of the node that owns the list; "" for the root
 	pathLen  int32
@@ -223,22 +223,23 @@ func (n *node) numChildren() int {
 	return len(n.kids.list)
 }
 
-// addChild appends c to n's children; path is n's full path.
-func (n *node) addChild(c *node, path string) {
+// addChild appends c, whose id is id, to n's children; path is n's full
+// path.
+func (n *node) addChild(c *node, id nodeID, path string) {
 	if n.kids == nil {
 		n.kids = newChildren(path, n.czxid)
 	}
 	c.idx = int32(len(n.kids.list))
-	n.kids.list = append(n.kids.list, c)
+	n.kids.list = append(n.kids.list, id)
 }
 
-func (n *node) removeChild(c *node) {
+// removeChild removes c from n's children; a is the arena of both.
+func (n *node) removeChild(c *node, a *arena) {
 	l := n.kids.list
 	last := len(l) - 1
 	i := c.idx
 	l[i] = l[last]
-	l[i].idx = i
-	l[last] = nil
+	a.at(l[i]).idx = i
 	l = l[:last]
 	// Give memory back after a large parent shrinks.
 	if cap(l) > 64 && len(l) < cap(l)/4 {
@@ -368,10 +369,10 @@ func NewTree() *Tree {
 		if p := Parent(path); p != "" {
 			parent, name = t.nodes.get(p), Base(path)
 		}
-		n := t.nodes.insert(path, parent, name, emptyData)
+		id, n := t.nodes.insert(path, parent, name, emptyData)
 		n.acl = t.acls.intern(acl)
 		if parent != nil {
-			parent.addChild(n, Parent(path))
+			parent.addChild(n, id, Parent(path))
 		}
 		t.dataSize += int64(len(path))
 		return n
@@ -424,7 +425,7 @@ func (t *Tree) Children(path string) (names []string, m Meta, ok bool) {
 	names = make([]string, 0, n.numChildren())
 	if n.kids != nil {
 		for _, c := range n.kids.list {
-			names = append(names, c.name())
+			names = append(names, t.nodes.arena.at(c).name())
 		}
 	}
 	return names, t.meta(n), true
@@ -447,7 +448,9 @@ func (t *Tree) CountDescendants(path string) (int, bool) {
 		stack = stack[:len(stack)-1]
 		if top.kids != nil {
 			count += len(top.kids.list)
-			stack = append(stack, top.kids.list...)
+			for _, c := range top.kids.list {
+				stack = append(stack, t.nodes.arena.at(c))
+			}
 		}
 	}
 	return count, true
@@ -528,7 +531,7 @@ func (t *Tree) Walk(path string, fn func(path string, m Meta) bool) {
 		// Push in reverse order so the smallest name is visited first.
 		start := len(stack)
 		for _, c := range top.n.kids.list {
-			stack = append(stack, entry{n: c, parent: p})
+			stack = append(stack, entry{n: t.nodes.arena.at(c), parent: p})
 		}
 		slices.SortFunc(stack[start:], func(a, b entry) int { return strings.Compare(b.n.name(), a.n.name()) })
 	}
