@@ -170,7 +170,7 @@ func (it *Iterator) Next() bool {
 			return false
 		}
 		h := parseRecHead(hb[:])
-		if h.length < recFixed || int64(h.length) > int64(l.opts.MaxRecordSize)+recFixed || it.off+h.size() > seg.end {
+		if h.length < recFixed || it.off+h.size() > seg.end {
 			it.err = &CorruptionError{File: p, Offset: it.off, Reason: fmt.Sprintf("record length %d out of range on read", h.length)}
 			return false
 		}

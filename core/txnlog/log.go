@@ -54,7 +54,9 @@ type Options struct {
 	// zeros ahead of the records, so that most fsyncs do not change the
 	// file's size.
 	PreallocSize int64
-	// MaxRecordSize bounds a record's payload on append and on read.
+	// MaxRecordSize bounds a record's payload on append. Reading is bounded
+	// by the file instead, so lowering it never turns an acknowledged
+	// record into a "torn" one.
 	MaxRecordSize int
 	// NoForceSync makes Sync skip the fsync (ZooKeeper's forceSync=no):
 	// faster and unsafe, for those who ask for it. Segment creation, rolls

@@ -578,3 +578,16 @@ func TestSlowFsyncWarning(t *testing.T) {
 	require.Len(t, entries, 1)
 	assert.Contains(t, entries[0].ContextMap()["file"], SegmentName(MakeZxid(1, 1)))
 }
+
+// TestMaxRecordSizeOnlyOnAppend: reopening with a lower MaxRecordSize
+// keeps records written under a higher one.
+func TestMaxRecordSizeOnlyOnAppend(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, vfs.OS, dir, Options{PreallocSize: 4 << 10})
+	appendSync(t, l, zxids(1, 1, 3))
+	require.NoError(t, l.Close())
+	l2 := openLog(t, vfs.OS, dir, Options{PreallocSize: 4 << 10, MaxRecordSize: 8})
+	assert.Nil(t, l2.Recovery().Truncated)
+	assert.Equal(t, zxids(1, 1, 3), readAll(t, l2))
+	assert.ErrorIs(t, l2.Append(recs(zxids(1, 4, 1))), ErrTooLarge)
+}

@@ -2,7 +2,6 @@ package txnlog
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -187,7 +186,10 @@ func (l *Log) scanSegment(seg *segment, prevLast int64, isLast bool) (int, *Torn
 		if n, err := f.ReadAt(rest, off); err != nil && !(errors.Is(err, io.EOF) && n == len(rest)) {
 			return 0, nil, fmt.Errorf("txnlog: read %s: %w", p, err)
 		}
-		ev := scanLost(rest, threshold, l.opts.MaxRecordSize)
+		ev := scanLost(rest, lastGood, threshold)
+		if ev.undecided {
+			return 0, nil, corrupt(off, "%s, followed by bytes that are neither zeros nor records", reason)
+		}
 		if ev.found {
 			return 0, nil, corrupt(off, "%s, but the intact record at offset %d (zxid %#x) was written after it had been made durable",
 				reason, off+int64(ev.off), ev.zxid)
@@ -240,7 +242,7 @@ func (l *Log) scanSegment(seg *segment, prevLast int64, isLast bool) (int, *Torn
 			return bad(off, lastGood+1, "incomplete record header")
 		}
 		rh := parseRecHead(h)
-		if rh.length < recFixed || int64(rh.length) > int64(l.opts.MaxRecordSize)+recFixed || rh.size() > left {
+		if rh.length < recFixed || rh.size() > left {
 			return bad(off, lastGood+1, fmt.Sprintf("record length %d out of range", rh.length))
 		}
 		plen := int(rh.length) - recFixed
@@ -308,26 +310,41 @@ func restZero(r *bufio.Reader) (bool, error) {
 
 // evidence is what scanLost found after a damaged point.
 type evidence struct {
-	found  bool
-	off    int   // offset of the proving record
-	zxid   int64 // its zxid
-	intact int   // intact records seen before it (or in all, if none proves anything)
+	found     bool
+	undecided bool  // the bytes were too costly to classify (found is set too)
+	off       int   // offset of the proving record
+	zxid      int64 // its zxid
+	intact    int   // intact records seen before it (or in all, if none proves anything)
 }
 
 // scanLost looks through the bytes after a damaged point for intact
-// records. A record whose durable stamp is at least threshold was written
-// after a record at or beyond the damaged point had been fsynced: then the
-// damage is not a torn write but corruption of acknowledged data.
-func scanLost(b []byte, threshold int64, maxPayload int) evidence {
+// records, which must carry zxids above after. A record whose durable
+// stamp is at least threshold was written after a record at or beyond the
+// damaged point had been fsynced: then the damage is not a torn write but
+// corruption of acknowledged data. Candidates are filtered on their header
+// before their checksum is computed, and checksumming is bounded: junk that
+// would cost more is reported as undecided (the caller refuses it as
+// corruption rather than guess).
+func scanLost(b []byte, after, threshold int64) evidence {
 	var ev evidence
+	budget := 64*int64(len(b)) + 64<<20
 	for p := 0; p+recHeaderSize <= len(b); {
-		if b[p] == 0 && bytes.Equal(b[p:p+4], []byte{0, 0, 0, 0}) {
+		if b[p] == 0 && b[p+1] == 0 && b[p+2] == 0 && b[p+3] == 0 {
 			p++
 			continue
 		}
 		h := parseRecHead(b[p:])
 		end := p + int(h.size())
-		if h.length >= recFixed && int64(h.length) <= int64(maxPayload)+recFixed && end <= len(b) && end > p && verifyRecord(b[p:end]) {
+		if h.length < recFixed || end > len(b) || end <= p ||
+			h.zxid <= after || Counter(h.zxid) == 0 || h.durable < 0 || h.durable >= h.zxid {
+			p++
+			continue
+		}
+		if budget -= int64(h.length); budget < 0 {
+			ev.found, ev.undecided, ev.off = true, true, p
+			return ev
+		}
+		if verifyRecord(b[p:end]) {
 			if h.durable >= threshold {
 				ev.found, ev.off, ev.zxid = true, p, h.zxid
 				return ev

@@ -1,7 +1,9 @@
 package txnlog
 
 import (
+	"encoding/binary"
 	"errors"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -349,6 +351,17 @@ func TestRecoveryCases(t *testing.T) {
 			want: want{corrupt: true, file: seg(0), reasonPart: "non-zero bytes"},
 		},
 		{
+			name:  "junk instead of preallocated zeros after the last record",
+			build: standard,
+			damage: func(t *testing.T, dir string) {
+				rng := rand.New(rand.NewSource(7))
+				junk := make([]byte, 2<<20)
+				rng.Read(junk)
+				mutate(t, lastSeg(dir), func(b []byte) []byte { return append(b, junk...) })
+			},
+			want: want{torn: true, last: MakeZxid(1, 120)},
+		},
+		{
 			name: "file name with counter 0",
 			build: func(t *testing.T, dir string) {
 				writeSegment(t, dir, MakeZxid(1, 0), nil, nil)
@@ -409,4 +422,31 @@ func TestRecoveryCases(t *testing.T) {
 			require.NoError(t, l2.Close())
 		})
 	}
+}
+
+// TestScanLostBounded: bytes crafted so that every offset looks like the
+// header of a huge record cost a bounded amount of checksumming and are
+// reported as undecided (refused as corruption) instead of hanging Open.
+func TestScanLostBounded(t *testing.T) {
+	b := make([]byte, 4<<20)
+	for p := 0; p+recHeaderSize <= len(b); p += 4 {
+		// length so that the record runs to the end; zxid 5, durable 1.
+		binary.BigEndian.PutUint32(b[p:], uint32(len(b)-p-8))
+		binary.BigEndian.PutUint64(b[p+8:], 5)
+		binary.BigEndian.PutUint64(b[p+16:], 1)
+	}
+	ev := scanLost(b, 4, 5)
+	assert.True(t, ev.undecided)
+	assert.True(t, ev.found)
+
+	// The same filters let real records through.
+	rec := appendRecord(nil, 9, 3, []byte("payload"))
+	ev = scanLost(append(make([]byte, 100), rec...), 4, 5)
+	assert.False(t, ev.found)
+	assert.Equal(t, 1, ev.intact)
+	ev = scanLost(append(make([]byte, 100), rec...), 4, 3)
+	assert.True(t, ev.found)
+	assert.False(t, ev.undecided)
+	assert.Equal(t, 100, ev.off)
+	assert.Equal(t, int64(9), ev.zxid)
 }
