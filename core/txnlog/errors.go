@@ -72,6 +72,8 @@ var (
 	ErrNotFound = errors.New("txnlog: zxid is not in the log")
 	// ErrTooLarge is returned by Append for a payload above MaxRecordSize.
 	ErrTooLarge = errors.New("txnlog: record too large")
+	// ErrReadOnly is returned by every write to a log opened ReadOnly.
+	ErrReadOnly = errors.New("txnlog: log is open read-only")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("txnlog: log is closed")
 	// ErrTruncated is returned by an iterator whose position was removed by

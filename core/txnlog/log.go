@@ -62,6 +62,11 @@ type Options struct {
 	// faster and unsafe, for those who ask for it. Segment creation, rolls
 	// and truncation still fsync.
 	NoForceSync bool
+	// ReadOnly opens the log for reading only, for inspection tools that
+	// may run beside a live server: recovery verifies everything and
+	// reports a torn tail without cutting it, nothing is created, written
+	// or fsynced, and every write returns ErrReadOnly.
+	ReadOnly bool
 	// FsyncWarningTime logs a warning when one fsync takes longer.
 	FsyncWarningTime time.Duration
 	// Logger receives recovery, purge and slow-fsync messages; nil logs
@@ -157,7 +162,11 @@ type Log struct {
 // *CorruptionError. What Open recovered is fsynced before it returns.
 func Open(fsys vfs.FS, dir string, opts Options) (*Log, error) {
 	opts = opts.withDefaults()
-	if st, err := fsys.Stat(dir); err != nil || !st.IsDir {
+	if opts.ReadOnly {
+		if st, err := fsys.Stat(dir); err != nil || !st.IsDir {
+			return nil, fmt.Errorf("txnlog: open %s read-only: not a directory (%v)", dir, err)
+		}
+	} else if st, err := fsys.Stat(dir); err != nil || !st.IsDir {
 		if err := fsys.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("txnlog: create %s: %w", dir, err)
 		}
@@ -185,6 +194,9 @@ func (l *Log) usable() error {
 	}
 	if l.failed != nil {
 		return l.failed
+	}
+	if l.opts.ReadOnly {
+		return ErrReadOnly
 	}
 	return nil
 }

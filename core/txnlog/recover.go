@@ -19,8 +19,9 @@ type RecoveryReport struct {
 	Records   int   // records recovered
 	FirstZxid int64 // 0 for an empty log
 	LastZxid  int64 // 0 for an empty log
-	// Truncated is the torn tail Open cut from the last segment, nil when
-	// the log ended cleanly. The server should log it.
+	// Truncated is the torn tail Open cut from the last segment (with
+	// ReadOnly: found and left in place, and not read), nil when the log
+	// ended cleanly. The server should log it.
 	Truncated *TornTail
 }
 
@@ -78,6 +79,27 @@ func (l *Log) recover() error {
 			prevLast = seg.last
 		}
 	}
+	if l.opts.ReadOnly {
+		if torn != nil && segs[len(segs)-1].last == 0 {
+			segs = segs[:len(segs)-1]
+		}
+		l.segs = segs
+	} else if err := l.repair(segs, torn); err != nil {
+		return err
+	}
+	l.last, l.written, l.synced, l.durable = prevLast, prevLast, prevLast, prevLast
+	l.anchored = prevLast != 0
+	l.report = RecoveryReport{Segments: len(l.segs), Records: records, LastZxid: prevLast, Truncated: torn}
+	if len(l.segs) > 0 {
+		l.report.FirstZxid = l.segs[0].first
+	}
+	return nil
+}
+
+// repair cuts a torn tail (or removes a segment without records) and opens
+// the last segment for writing, durably: the file and the directory are
+// fsynced even when nothing was cut.
+func (l *Log) repair(segs []*segment, torn *TornTail) error {
 	if torn != nil {
 		seg := segs[len(segs)-1]
 		p := l.path(seg.name)
@@ -139,12 +161,6 @@ func (l *Log) recover() error {
 			l.f = nil
 		}
 		return fmt.Errorf("txnlog: fsync %s: %w", l.dir, err)
-	}
-	l.last, l.written, l.synced, l.durable = prevLast, prevLast, prevLast, prevLast
-	l.anchored = prevLast != 0
-	l.report = RecoveryReport{Segments: len(segs), Records: records, LastZxid: prevLast, Truncated: torn}
-	if len(segs) > 0 {
-		l.report.FirstZxid = segs[0].first
 	}
 	return nil
 }

@@ -450,3 +450,37 @@ func TestScanLostBounded(t *testing.T) {
 	assert.Equal(t, 100, ev.off)
 	assert.Equal(t, int64(9), ev.zxid)
 }
+
+// TestReadOnly: inspecting a log with a torn tail reports it and leaves
+// every byte in place; writes are refused.
+func TestReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, vfs.OS, dir, smallOpts())
+	appendSync(t, l, zxids(1, 1, 50))
+	require.NoError(t, l.Close())
+	last := filepath.Join(dir, segFiles(t, dir)[len(segFiles(t, dir))-1])
+	cut := recordSpans(t, last)[MakeZxid(1, 50)][0] + 10
+	mutate(t, last, func(b []byte) []byte { return b[:cut] })
+	before, err := os.ReadFile(last)
+	require.NoError(t, err)
+
+	ro, err := Open(vfs.OS, dir, Options{SegmentSize: smallOpts().SegmentSize, ReadOnly: true})
+	require.NoError(t, err)
+	rep := ro.Recovery()
+	require.NotNil(t, rep.Truncated)
+	assert.Equal(t, last, rep.Truncated.File)
+	assert.Equal(t, MakeZxid(1, 49), ro.LastZxid())
+	assert.Equal(t, zxids(1, 1, 49), readAll(t, ro))
+	assert.ErrorIs(t, ro.Append(recs(zxids(1, 50, 1))), ErrReadOnly)
+	assert.ErrorIs(t, ro.Sync(), ErrReadOnly)
+	assert.ErrorIs(t, ro.TruncateAfter(1), ErrReadOnly)
+	_, err = ro.PurgeBefore(MakeZxid(1, 40))
+	assert.ErrorIs(t, err, ErrReadOnly)
+	require.NoError(t, ro.Close())
+	after, err := os.ReadFile(last)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "read-only recovery changes nothing")
+
+	_, err = Open(vfs.OS, filepath.Join(dir, "missing"), Options{ReadOnly: true})
+	assert.Error(t, err)
+}
