@@ -146,8 +146,8 @@ func (t *Tree) canDelete(path string) proto.Code {
 // stores a copy of the name and data, never aliasing the txn's buffers.
 func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	parentPath := Parent(c.Path)
-	p := t.nodes.get(parentPath)
-	id, n := t.nodes.insert(c.Path, p, Base(c.Path), c.Data)
+	pid, p := t.nodes.find(parentPath)
+	id, n := t.nodes.insert(c.Path, refOf(pid), Base(c.Path), c.Data)
 	n.acl = t.acls.intern(c.ACL)
 	n.czxid, n.ctime = h.Zxid, h.Time
 	if c.Owner != 0 {
@@ -194,7 +194,7 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 // delete removes n, whose full path is path; n must have no children and
 // not be the root.
 func (t *Tree) delete(zxid int64, n *node, path string, changes *[]Change) {
-	p := n.parent
+	p := t.nodes.arena.parentOf(n)
 	parentPath := Parent(path)
 	ph := pathHash(parentPath)
 	t.digest -= statHash(ph, p)
@@ -275,7 +275,7 @@ func (t *Tree) closeSession(h Header, changes *[]Change) []string {
 	}
 	victims := make([]victim, 0, len(set))
 	for n := range set {
-		victims = append(victims, victim{n, n.path()})
+		victims = append(victims, victim{n, t.nodes.arena.path(n)})
 	}
 	slices.SortFunc(victims, func(a, b victim) int {
 		if da, db := strings.Count(a.path, "/"), strings.Count(b.path, "/"); da != db {

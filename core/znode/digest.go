@@ -101,7 +101,7 @@ func (t *Tree) nodeHash(n *node, path string) uint64 {
 func (t *Tree) recomputeDigest() uint64 {
 	var d uint64
 	t.nodes.each(func(n *node) {
-		d += t.nodeHash(n, n.path()) // addition commutes: index order does not matter
+		d += t.nodeHash(n, t.nodes.arena.path(n)) // addition commutes: index order does not matter
 	})
 	return d
 }

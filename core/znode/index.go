@@ -4,7 +4,7 @@ import "hash/maphash"
 
 // index maps full paths to nodes, and owns the nodes. It is a compact
 // replacement for map[string]*node: a node can be checked against a path
-// through its name and its parent's path (node.hasPath), so a slot needs
+// through its name and its parent's path (arena.hasPath), so a slot needs
 // only the node's 4-byte id in the index's node arena plus a 1-byte
 // fingerprint, about 7 bytes per node at the average load instead of 40-55
 // for a Go map with string keys, and no node needs to hold its full path
@@ -55,6 +55,22 @@ type indexTable struct {
 // nodeID names a node in an arena.
 type nodeID uint32
 
+// nodeRef refers to a node of an arena or to none: 1 + the node's id, or
+// noNode (so that a zeroed node has no parent).
+type nodeRef uint32
+
+const noNode nodeRef = 0
+
+func refOf(id nodeID) nodeRef { return nodeRef(id) + 1 }
+
+// parentOf returns n's parent, nil for the root.
+func (a *arena) parentOf(n *node) *node {
+	if n.parent == noNode {
+		return nil
+	}
+	return a.at(nodeID(n.parent - 1))
+}
+
 // arena allocates nodes in slabs of slabSize and names them by 32-bit ids,
 // which halve the index's slots. A node never moves, so pointers to it stay
 // valid until it is released; a released node is zeroed (dropping its
@@ -83,7 +99,7 @@ func (a *arena) alloc() (nodeID, *node) {
 	}
 	id := a.next
 	if int(id>>slabBits) == len(a.slabs) {
-		if id == ^nodeID(0) {
+		if id == ^nodeID(0) { // its ref would overflow
 			panic("znode: more than 2^32-1 nodes")
 		}
 		a.slabs = append(a.slabs, new([slabSize]node))
@@ -109,11 +125,12 @@ func (x *index) hash(path string) uint32 {
 // path and n's name in a stack buffer when it fits (maphash.Bytes hashes
 // bytes exactly as maphash.String hashes the same string).
 func (x *index) nodeHash(n *node) uint32 {
-	if n.parent == nil {
+	p := x.arena.parentOf(n)
+	if p == nil {
 		return x.hash(RootPath)
 	}
 	var buf [128]byte
-	b := append(buf[:0], n.parent.kids.path()...)
+	b := append(buf[:0], p.kids.path()...)
 	b = append(b, '/')
 	b = append(b, n.name()...)
 	h := maphash.Bytes(x.seed, b)
@@ -157,29 +174,36 @@ func targetSize(count int) int { return max(minTableSize, count*5/3+1) }
 
 // get returns the node at path, or nil.
 func (x *index) get(path string) *node {
+	_, n := x.find(path)
+	return n
+}
+
+// find returns the node at path and its id, or nil.
+func (x *index) find(path string) (nodeID, *node) {
 	h := x.hash(path)
 	tb := &x.tabs[h>>indexShift]
 	if len(tb.slots) == 0 {
-		return nil
+		return 0, nil
 	}
 	fp := fingerprint(h)
 	for i := tb.home(h); ; i = tb.next(i) {
 		switch c := tb.ctrl[i]; {
 		case c == 0:
-			return nil
+			return 0, nil
 		case c == fp:
-			if n := x.arena.at(tb.slots[i]); n.hasPath(path) {
-				return n
+			id := tb.slots[i]
+			if n := x.arena.at(id); x.arena.hasPath(n, path) {
+				return id, n
 			}
 		}
 	}
 }
 
 // insert allocates and indexes a node at path, which must not be present,
-// named name (its last segment, "" for the root) under parent and holding a
-// copy of data, and returns its id and the node; it is not yet in parent's
-// children list.
-func (x *index) insert(path string, parent *node, name string, data []byte) (nodeID, *node) {
+// named name (its last segment, "" for the root) under the node parent
+// refers to and holding a copy of data, and returns its id and the node;
+// it is not yet in its parent's children list.
+func (x *index) insert(path string, parent nodeRef, name string, data []byte) (nodeID, *node) {
 	id, n := x.arena.alloc()
 	n.parent = parent
 	n.setBuf(name, data)

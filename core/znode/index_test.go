@@ -16,23 +16,23 @@ import (
 func TestIndexMatchesMap(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	x := newIndex()
-	want := map[string]*node{}
 	// The index checks a path against a node's name and its parent's
 	// path: hang the keys under /k.
-	root := &node{}
-	k := &node{parent: root}
-	k.setBuf("k", emptyData)
+	rootID, root := x.insert(RootPath, noNode, "", emptyData)
 	root.kids = newChildren(RootPath, 0) // records the root's path as ""
+	kID, k := x.insert("/k", refOf(rootID), "k", emptyData)
 	k.kids = newChildren("/k", 0)
+	want := map[string]*node{RootPath: root, "/k": k}
 	check := func() {
 		require.Equal(t, len(want), x.len())
 		seen := 0
 		x.each(func(n *node) {
 			seen++
-			require.Same(t, want[n.path()], n)
+			p := x.arena.path(n)
+			require.Same(t, want[p], n)
 			// The hash rebuilt from the parent's path and the name (in a
 			// stack buffer, or on the heap past 128 bytes) is the path's.
-			require.Equal(t, x.hash(n.path()), x.nodeHash(n), n.path())
+			require.Equal(t, x.hash(p), x.nodeHash(n), p)
 		})
 		require.Equal(t, len(want), seen)
 		for p, n := range want {
@@ -54,7 +54,7 @@ func TestIndexMatchesMap(t *testing.T) {
 		{"regrow", 10000, 80},
 	}
 	keys := []string{}
-	maxLive := 0
+	maxLive := len(want)
 	for _, ph := range phases {
 		for i := 0; i < ph.ops; i++ {
 			if r.Intn(100) < ph.insertPct || len(keys) == 0 {
@@ -66,7 +66,7 @@ func TestIndexMatchesMap(t *testing.T) {
 				if _, ok := want[p]; ok {
 					continue
 				}
-				_, n := x.insert(p, k, name, nil)
+				_, n := x.insert(p, refOf(kID), name, nil)
 				require.Equal(t, name, n.name())
 				require.Nil(t, n.data(), "null data")
 				want[p] = n

@@ -11,6 +11,7 @@
 package znode
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 	"unsafe"
@@ -18,17 +19,19 @@ import (
 	"github.com/warrenhq/warren/core/proto"
 )
 
-// node is one znode, laid out for a small footprint (64 bytes on amd64,
+// node is one znode, laid out for a small footprint (56 bytes on amd64,
 // in a slab of the index's arena, plus one allocation for its name and
 // data):
 //   - a node stores only its name (the last path segment), not its full
 //     path: the parent's children record holds the parent's path, and
 //     operations on a node take its path from the transaction;
-//   - the name and the data share one allocation (buf: the name's bytes,
-//     then the data's), so a node costs one allocation of its own; a setData
+//   - the name and the data share one allocation (buf: the name's length
+//     as a uvarint, the name's bytes, then the data's), so a node costs one
+//     allocation of its own; a setData
 //     allocates a new buffer and never writes to the old one, so the data
 //     slices handed out by Get stay immutable;
-//   - the ACL is a 4-byte handle into the tree's interning cache; the node
+//   - the parent is a 4-byte reference into the arena; the ACL is a 4-byte
+//     handle into the tree's interning cache; the node
 //     does not cache its index hash, which the index recomputes from the
 //     parent's path and the name on the rare resize;
 //   - the stat fields that most nodes never change from their creation
@@ -39,16 +42,15 @@ import (
 //     move when children do), lives in a separate record that only nodes
 //     which ever had a child allocate.
 type node struct {
-	parent  *node     // nil for the root
-	buf     *byte     // name bytes, then data bytes; nil if both are empty
+	buf     *byte     // uvarint name length, name bytes, data bytes
 	kids    *children // nil until the node gets its first child
 	ext     *nodeExt  // nil while the fields it holds keep their creation values
-	nameLen uint32
-	dataLen int32 // -1 for null data
-	idx     int32 // position in the parent's children list
-	acl     aclHandle
 	czxid   int64
 	ctime   int64
+	parent  nodeRef // noNode for the root
+	dataLen int32   // -1 for null data
+	idx     int32   // position in the parent's children list
+	acl     aclHandle
 }
 
 // nodeExt holds the stat fields that a node without one has at their
@@ -118,22 +120,48 @@ func (n *node) cversion() int32 {
 // setBuf stores name and a copy of data in a fresh buffer; nil data stays
 // distinct from empty data.
 func (n *node) setBuf(name string, data []byte) {
-	n.nameLen, n.dataLen = uint32(len(name)), int32(len(data))
+	n.dataLen = int32(len(data))
 	if data == nil {
 		n.dataLen = -1
 	}
-	if len(name)+len(data) == 0 {
-		n.buf = nil
-		return
-	}
-	b := make([]byte, len(name)+len(data))
-	copy(b[copy(b, name):], data)
+	var pre [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(pre[:], uint64(len(name)))
+	b := make([]byte, k+len(name)+len(data))
+	copy(b, pre[:k])
+	copy(b[k+copy(b[k:], name):], data)
 	n.buf = unsafe.SliceData(b)
+}
+
+// nameSpan returns the offset and length of the name in buf.
+func (n *node) nameSpan() (off, length int) {
+	if b := *n.buf; b < 0x80 { // names under 128 bytes
+		return 1, int(b)
+	}
+	return n.longNameSpan()
+}
+
+// longNameSpan decodes the uvarint name length at the start of buf byte by
+// byte (never reading past it).
+func (n *node) longNameSpan() (off, length int) {
+	var l uint64
+	for i, shift := 0, uint(0); ; i, shift = i+1, shift+7 {
+		b := *(*byte)(unsafe.Add(unsafe.Pointer(n.buf), i))
+		l |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			return i + 1, int(l)
+		}
+	}
 }
 
 // name is the node's last path segment ("" for the root). It shares the
 // node's buffer, which is never modified, so it is a valid immutable string.
-func (n *node) name() string { return unsafe.String(n.buf, n.nameLen) }
+func (n *node) name() string {
+	off, l := n.nameSpan()
+	if l == 0 {
+		return ""
+	}
+	return unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(n.buf), off)), l)
+}
 
 // data returns the node's data: nil for null data, a shared empty slice for
 // empty data, else a slice of the node's buffer (whose capacity ends with
@@ -146,7 +174,8 @@ func (n *node) data() []byte {
 	case n.dataLen == 0:
 		return emptyData
 	}
-	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(n.buf), n.nameLen)), n.dataLen)
+	off, l := n.nameSpan()
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(n.buf), off+l)), n.dataLen)
 }
 
 // size is the length of the node's data (0 for null data).
@@ -155,10 +184,10 @@ func (n *node) size() int { return max(int(n.dataLen), 0) }
 // setData replaces the node's data with a copy of data.
 func (n *node) setData(data []byte) { n.setBuf(n.name(), data) }
 
-// hasPath reports whether path is n's full path: its name, preceded by
-// its parent's path.
-func (n *node) hasPath(path string) bool {
-	p := n.parent
+// hasPath reports whether path is the full path of n, a node of a: its
+// name, preceded by its parent's path.
+func (a *arena) hasPath(n *node, path string) bool {
+	p := a.parentOf(n)
 	if p == nil {
 		return path == RootPath
 	}
@@ -167,12 +196,14 @@ func (n *node) hasPath(path string) bool {
 	return cut >= 0 && path[cut] == '/' && path[cut+1:] == name && path[:cut] == p.kids.path()
 }
 
-// path returns n's full path, built from its parent's path and its name.
-func (n *node) path() string {
-	if n.parent == nil {
+// path returns the full path of n, a node of a, built from its parent's
+// path and its name.
+func (a *arena) path(n *node) string {
+	p := a.parentOf(n)
+	if p == nil {
 		return RootPath
 	}
-	return n.parent.kids.path() + "/" + n.name()
+	return p.kids.path() + "/" + n.name()
 }
 
 // children is an unsorted list of child nodes; each child knows its index,
@@ -365,11 +396,13 @@ func NewTree() *Tree {
 	}
 	add := func(path string, acl []proto.ACL) *node {
 		var parent *node
-		name := ""
+		var parentID nodeID
+		ref, name := noNode, ""
 		if p := Parent(path); p != "" {
-			parent, name = t.nodes.get(p), Base(path)
+			parentID, parent = t.nodes.find(p)
+			ref, name = refOf(parentID), Base(path)
 		}
-		id, n := t.nodes.insert(path, parent, name, emptyData)
+		id, n := t.nodes.insert(path, ref, name, emptyData)
 		n.acl = t.acls.intern(acl)
 		if parent != nil {
 			parent.addChild(n, id, Parent(path))
@@ -462,7 +495,7 @@ func (t *Tree) Ephemerals(session int64) []string {
 	set := t.ephemerals[session]
 	out := make([]string, 0, len(set))
 	for n := range set {
-		out = append(out, n.path())
+		out = append(out, t.nodes.arena.path(n))
 	}
 	slices.Sort(out)
 	return out
@@ -554,11 +587,11 @@ func (t *Tree) ExpiredContainers(now int64, maxNeverUsedMs int64) []string {
 		switch kindOf(owner) {
 		case ownerContainer:
 			if n.cversion() > 0 || maxNeverUsedMs > 0 && elapsed > maxNeverUsedMs {
-				out = append(out, n.path())
+				out = append(out, t.nodes.arena.path(n))
 			}
 		case ownerTTL:
 			if ttl := owner & proto.MaxTTL; ttl != 0 && elapsed > ttl {
-				out = append(out, n.path())
+				out = append(out, t.nodes.arena.path(n))
 			}
 		}
 	}

@@ -705,3 +705,48 @@ func TestStatFieldsWithoutExtension(t *testing.T) {
 		})
 	}
 }
+
+// TestNameLengths checks names whose length prefix in the node's buffer
+// takes one, two and three bytes, with null, empty and non-empty data.
+func TestNameLengths(t *testing.T) {
+	tests := []struct {
+		nameLen int
+		data    []byte
+	}{
+		{1, nil},
+		{1, []byte{}},
+		{1, []byte("d")},
+		{127, []byte("data")},
+		{128, nil},
+		{128, []byte("data")},
+		{300, []byte{}},
+		{20000, []byte("data")},
+	}
+	tr := NewTree()
+	mustApply(t, tr, at(1, proto.OpCreate), mkCreate("/p", nil, 0, -1))
+	var names []string
+	for i, tt := range tests {
+		name := strings.Repeat(string(rune('a'+i)), tt.nameLen)
+		names = append(names, name)
+		mustApply(t, tr, at(int64(i+2), proto.OpCreate), mkCreate("/p/"+name, tt.data, 0, -1))
+	}
+	for i, tt := range tests {
+		data, m, ok := tr.Get("/p/" + names[i])
+		require.True(t, ok, "name length %d", tt.nameLen)
+		assert.Equal(t, tt.data, data, "name length %d", tt.nameLen)
+		assert.Equal(t, int32(len(tt.data)), m.Stat.DataLength)
+	}
+	got, _, ok := tr.Children("/p")
+	require.True(t, ok)
+	assert.ElementsMatch(t, names, got)
+	var walked []string
+	tr.Walk("/p", func(path string, _ Meta) bool {
+		walked = append(walked, path)
+		return true
+	})
+	require.Len(t, walked, len(names)+1)
+	for i, name := range names {
+		assert.Equal(t, "/p/"+name, walked[i+1])
+	}
+	assert.Equal(t, tr.recomputeDigest(), tr.Digest())
+}
