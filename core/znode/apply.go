@@ -165,9 +165,9 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	p.addChild(n, id, parentPath)
 	// Only move forward: replaying a create over a newer snapshot must not
 	// take cversion and pzxid back (DataTree.createNode).
-	if cv > p.kids.cversion {
-		p.kids.cversion = cv
-		p.kids.pzxid = h.Zxid
+	if k := p.kids(); cv > k.cversion {
+		k.cversion = cv
+		k.pzxid = h.Zxid
 	}
 	t.digest += statHash(ph, p)
 
@@ -200,8 +200,8 @@ func (t *Tree) delete(zxid int64, n *node, path string, changes *[]Change) {
 	t.digest -= statHash(ph, p)
 	p.removeChild(n, &t.nodes.arena)
 	// The stored cversion counts creates and stays; pzxid only moves forward.
-	if zxid > p.kids.pzxid {
-		p.kids.pzxid = zxid
+	if k := p.kids(); zxid > k.pzxid {
+		k.pzxid = zxid
 	}
 	t.digest += statHash(ph, p)
 

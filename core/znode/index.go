@@ -130,7 +130,7 @@ func (x *index) nodeHash(n *node) uint32 {
 		return x.hash(RootPath)
 	}
 	var buf [128]byte
-	b := append(buf[:0], p.kids.path()...)
+	b := append(buf[:0], p.kids().path()...)
 	b = append(b, '/')
 	b = append(b, n.name()...)
 	h := maphash.Bytes(x.seed, b)

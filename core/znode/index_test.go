@@ -19,9 +19,9 @@ func TestIndexMatchesMap(t *testing.T) {
 	// The index checks a path against a node's name and its parent's
 	// path: hang the keys under /k.
 	rootID, root := x.insert(RootPath, noNode, "", emptyData)
-	root.kids = newChildren(RootPath, 0) // records the root's path as ""
+	root.makeKids(RootPath) // records the root's path as ""
 	kID, k := x.insert("/k", refOf(rootID), "k", emptyData)
-	k.kids = newChildren("/k", 0)
+	k.makeKids("/k")
 	want := map[string]*node{RootPath: root, "/k": k}
 	check := func() {
 		require.Equal(t, len(want), x.len())

@@ -77,8 +77,8 @@ func (t *Tree) recountQuota(path string) {
 		walk = func(n *node) {
 			count++
 			bytes += int64(n.size())
-			if n.kids != nil {
-				for _, c := range n.kids.list {
+			if k := n.kids(); k != nil {
+				for _, c := range k.list {
 					walk(t.nodes.arena.at(c))
 				}
 			}

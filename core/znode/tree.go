@@ -19,7 +19,7 @@ import (
 	"github.com/warrenhq/warren/core/proto"
 )
 
-// node is one znode, laid out for a small footprint (56 bytes on amd64,
+// node is one znode, laid out for a small footprint (48 bytes on amd64,
 // in a slab of the index's arena, plus one allocation for its name and
 // data):
 //   - a node stores only its name (the last path segment), not its full
@@ -27,31 +27,80 @@ import (
 //     operations on a node take its path from the transaction;
 //   - the name and the data share one allocation (buf: the name's length
 //     as a uvarint, the name's bytes, then the data's), so a node costs one
-//     allocation of its own; a setData
-//     allocates a new buffer and never writes to the old one, so the data
-//     slices handed out by Get stay immutable;
+//     allocation of its own; a setData allocates a new buffer and never
+//     writes to the old one, so the data slices handed out by Get stay
+//     immutable;
 //   - the parent is a 4-byte reference into the arena; the ACL is a 4-byte
-//     handle into the tree's interning cache; the node
-//     does not cache its index hash, which the index recomputes from the
-//     parent's path and the name on the rare resize;
+//     handle into the tree's interning cache; the node does not cache its
+//     index hash, which the index recomputes from the parent's path and the
+//     name on the rare resize;
 //   - the stat fields that most nodes never change from their creation
 //     values (mzxid, mtime, version, aversion) and the ephemeralOwner, which
 //     persistent nodes leave 0, live in an extension record that only nodes
 //     which were set, had their ACL set or have an owner allocate;
 //   - the children list, with pzxid and the stored cversion (which only
-//     move when children do), lives in a separate record that only nodes
-//     which ever had a child allocate.
+//     move when children do), lives in a children record that only nodes
+//     which ever had a child allocate;
+//   - one pointer (more) holds whichever of the two records the node has,
+//     or a nodeMore with both, tagged by two bits of its position in its
+//     parent's children list.
 type node struct {
-	buf     *byte     // uvarint name length, name bytes, data bytes
-	kids    *children // nil until the node gets its first child
-	ext     *nodeExt  // nil while the fields it holds keep their creation values
+	buf *byte // uvarint name length, name bytes, data bytes
+	// more is the node's extension record, its children record, both (a
+	// nodeMore) or nil, as the tag bits of pos say: nil until the node
+	// gets a child or leaves the creation values of the extension's fields.
+	more    unsafe.Pointer
 	czxid   int64
 	ctime   int64
 	parent  nodeRef // noNode for the root
 	dataLen int32   // -1 for null data
-	idx     int32   // position in the parent's children list
+	pos     uint32  // position in the parent's children list, | the tag of more
 	acl     aclHandle
 }
+
+// Tag bits of node.pos saying what node.more points to; the other bits
+// hold the position in the parent's children list, so a node can have at
+// most maxChildren children (which would take some 60 GB of nodes).
+const (
+	moreExt     uint32 = 1 << 30 // more holds an extension
+	moreKids    uint32 = 1 << 31 // more holds a children record
+	moreTags           = moreExt | moreKids
+	maxChildren        = 1 << 30
+)
+
+// nodeMore is a node's extension and children records in one, for the
+// nodes that have both.
+type nodeMore struct {
+	kids children
+	ext  nodeExt
+}
+
+// ext returns n's extension record, or nil.
+func (n *node) ext() *nodeExt {
+	switch n.pos & moreTags {
+	case moreExt:
+		return (*nodeExt)(n.more)
+	case moreExt | moreKids:
+		return &(*nodeMore)(n.more).ext
+	}
+	return nil
+}
+
+// kids returns n's children record, or nil.
+func (n *node) kids() *children {
+	switch n.pos & moreTags {
+	case moreKids:
+		return (*children)(n.more)
+	case moreExt | moreKids:
+		return &(*nodeMore)(n.more).kids
+	}
+	return nil
+}
+
+// idx is n's position in its parent's children list.
+func (n *node) idx() int32 { return int32(n.pos &^ moreTags) }
+
+func (n *node) setIdx(i int32) { n.pos = n.pos&moreTags | uint32(i) }
 
 // nodeExt holds the stat fields that a node without one has at their
 // creation values: mzxid = czxid, mtime = ctime, version = aversion = 0,
@@ -65,56 +114,89 @@ type nodeExt struct {
 }
 
 // extension returns n's extension record, allocating it with the creation
-// values if n has none.
+// values if n has none (moving a children record into a nodeMore).
 func (n *node) extension() *nodeExt {
-	if n.ext == nil {
-		n.ext = &nodeExt{mzxid: n.czxid, mtime: n.ctime}
+	switch n.pos & moreTags {
+	case moreExt, moreExt | moreKids:
+		return n.ext()
+	case moreKids:
+		m := &nodeMore{kids: *(*children)(n.more), ext: nodeExt{mzxid: n.czxid, mtime: n.ctime}}
+		n.more = unsafe.Pointer(m)
+		n.pos |= moreExt
+		return &m.ext
 	}
-	return n.ext
+	e := &nodeExt{mzxid: n.czxid, mtime: n.ctime}
+	n.more = unsafe.Pointer(e)
+	n.pos |= moreExt
+	return e
+}
+
+// makeKids gives n, whose full path is path, an empty children record if
+// it has none (moving an extension into a nodeMore), and returns it.
+func (n *node) makeKids(path string) *children {
+	switch n.pos & moreTags {
+	case moreKids, moreExt | moreKids:
+		return n.kids()
+	case moreExt:
+		m := &nodeMore{kids: *newChildren(path, n.czxid), ext: *(*nodeExt)(n.more)}
+		n.more = unsafe.Pointer(m)
+		n.pos |= moreKids
+		return &m.kids
+	}
+	c := newChildren(path, n.czxid)
+	n.more = unsafe.Pointer(c)
+	n.pos |= moreKids
+	return c
 }
 
 func (n *node) mzxid() int64 {
-	if n.ext == nil {
+	e := n.ext()
+	if e == nil {
 		return n.czxid
 	}
-	return n.ext.mzxid
+	return e.mzxid
 }
 
 func (n *node) mtime() int64 {
-	if n.ext == nil {
+	e := n.ext()
+	if e == nil {
 		return n.ctime
 	}
-	return n.ext.mtime
+	return e.mtime
 }
 
 // owner is the stored ephemeralOwner.
 func (n *node) owner() int64 {
-	if n.ext == nil {
+	e := n.ext()
+	if e == nil {
 		return 0
 	}
-	return n.ext.owner
+	return e.owner
 }
 
 func (n *node) version() int32 {
-	if n.ext == nil {
+	e := n.ext()
+	if e == nil {
 		return 0
 	}
-	return n.ext.version
+	return e.version
 }
 
 func (n *node) aversion() int32 {
-	if n.ext == nil {
+	e := n.ext()
+	if e == nil {
 		return 0
 	}
-	return n.ext.aversion
+	return e.aversion
 }
 
 // cversion is the stored cversion: the number of child creates.
 func (n *node) cversion() int32 {
-	if n.kids == nil {
+	k := n.kids()
+	if k == nil {
 		return 0
 	}
-	return n.kids.cversion
+	return k.cversion
 }
 
 // setBuf stores name and a copy of data in a fresh buffer; nil data stays
@@ -193,7 +275,7 @@ func (a *arena) hasPath(n *node, path string) bool {
 	}
 	name := n.name()
 	cut := len(path) - len(name) - 1
-	return cut >= 0 && path[cut] == '/' && path[cut+1:] == name && path[:cut] == p.kids.path()
+	return cut >= 0 && path[cut] == '/' && path[cut+1:] == name && path[:cut] == p.kids().path()
 }
 
 // path returns the full path of n, a node of a, built from its parent's
@@ -203,7 +285,7 @@ func (a *arena) path(n *node) string {
 	if p == nil {
 		return RootPath
 	}
-	return p.kids.path() + "/" + n.name()
+	return p.kids().path() + "/" + n.name()
 }
 
 // children is an unsorted list of child nodes; each child knows its index,
@@ -241,42 +323,46 @@ func childPath(parent, name string) string {
 }
 
 func (n *node) pzxid() int64 {
-	if n.kids == nil {
+	k := n.kids()
+	if k == nil {
 		return n.czxid
 	}
-	return n.kids.pzxid
+	return k.pzxid
 }
 
 func (n *node) numChildren() int {
-	if n.kids == nil {
+	k := n.kids()
+	if k == nil {
 		return 0
 	}
-	return len(n.kids.list)
+	return len(k.list)
 }
 
 // addChild appends c, whose id is id, to n's children; path is n's full
 // path.
 func (n *node) addChild(c *node, id nodeID, path string) {
-	if n.kids == nil {
-		n.kids = newChildren(path, n.czxid)
+	k := n.makeKids(path)
+	if len(k.list) >= maxChildren {
+		panic("znode: too many children of " + path)
 	}
-	c.idx = int32(len(n.kids.list))
-	n.kids.list = append(n.kids.list, id)
+	c.setIdx(int32(len(k.list)))
+	k.list = append(k.list, id)
 }
 
 // removeChild removes c from n's children; a is the arena of both.
 func (n *node) removeChild(c *node, a *arena) {
-	l := n.kids.list
+	k := n.kids()
+	l := k.list
 	last := len(l) - 1
-	i := c.idx
+	i := c.idx()
 	l[i] = l[last]
-	a.at(l[i]).idx = i
+	a.at(l[i]).setIdx(i)
 	l = l[:last]
 	// Give memory back after a large parent shrinks.
 	if cap(l) > 64 && len(l) < cap(l)/4 {
 		l = slices.Clip(slices.Clone(l))
 	}
-	n.kids.list = l
+	k.list = l
 }
 
 // ownerKind classifies a stored ephemeralOwner as ZooKeeper's EphemeralType
@@ -456,8 +542,8 @@ func (t *Tree) Children(path string) (names []string, m Meta, ok bool) {
 		return nil, Meta{}, false
 	}
 	names = make([]string, 0, n.numChildren())
-	if n.kids != nil {
-		for _, c := range n.kids.list {
+	if k := n.kids(); k != nil {
+		for _, c := range k.list {
 			names = append(names, t.nodes.arena.at(c).name())
 		}
 	}
@@ -479,9 +565,9 @@ func (t *Tree) CountDescendants(path string) (int, bool) {
 	for len(stack) > 0 {
 		top := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if top.kids != nil {
-			count += len(top.kids.list)
-			for _, c := range top.kids.list {
+		if k := top.kids(); k != nil {
+			count += len(k.list)
+			for _, c := range k.list {
 				stack = append(stack, t.nodes.arena.at(c))
 			}
 		}
@@ -558,12 +644,13 @@ func (t *Tree) Walk(path string, fn func(path string, m Meta) bool) {
 		if !fn(p, t.meta(top.n)) {
 			return
 		}
-		if top.n.kids == nil || len(top.n.kids.list) == 0 {
+		k := top.n.kids()
+		if k == nil || len(k.list) == 0 {
 			continue
 		}
 		// Push in reverse order so the smallest name is visited first.
 		start := len(stack)
-		for _, c := range top.n.kids.list {
+		for _, c := range k.list {
 			stack = append(stack, entry{n: t.nodes.arena.at(c), parent: p})
 		}
 		slices.SortFunc(stack[start:], func(a, b entry) int { return strings.Compare(b.n.name(), a.n.name()) })

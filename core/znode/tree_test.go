@@ -641,14 +641,16 @@ func TestDataSlicesStayImmutable(t *testing.T) {
 // values, and that Stat and Meta are the same either way: a plain create
 // allocates neither an extension nor a children record; an owner, a
 // setData or a setACL allocates the extension; a child allocates the
-// children record, which holds the stored cversion and pzxid.
+// children record, which holds the stored cversion and pzxid; a node that
+// needs both moves the one it had into a combined record.
 func TestStatFieldsWithoutExtension(t *testing.T) {
 	tests := []struct {
-		name    string
-		txns    []Txn
-		wantExt bool
-		want    proto.Stat
-		owner   int64
+		name     string
+		txns     []Txn
+		wantExt  bool
+		wantKids bool
+		want     proto.Stat
+		owner    int64
 	}{
 		{
 			name: "plain create",
@@ -682,9 +684,34 @@ func TestStatFieldsWithoutExtension(t *testing.T) {
 			want:    proto.Stat{Czxid: 1, Mzxid: 1, Ctime: 1001, Mtime: 1001, Aversion: 1, Pzxid: 1},
 		},
 		{
-			name: "child created and deleted",
-			txns: []Txn{mkCreate("/p", nil, 0, -1), mkCreate("/p/c", nil, 0, -1), &DeleteTxn{Path: "/p/c"}},
-			want: proto.Stat{Czxid: 1, Mzxid: 1, Ctime: 1001, Mtime: 1001, Cversion: 2, Pzxid: 3},
+			name:     "child created and deleted",
+			txns:     []Txn{mkCreate("/p", nil, 0, -1), mkCreate("/p/c", nil, 0, -1), &DeleteTxn{Path: "/p/c"}},
+			wantKids: true,
+			want:     proto.Stat{Czxid: 1, Mzxid: 1, Ctime: 1001, Mtime: 1001, Cversion: 2, Pzxid: 3},
+		},
+		{
+			name:     "set data, then a child",
+			txns:     []Txn{mkCreate("/p", nil, 0, -1), &SetDataTxn{Path: "/p", Data: []byte("x"), Version: 1}, mkCreate("/p/c", nil, 0, -1)},
+			wantExt:  true,
+			wantKids: true,
+			want: proto.Stat{Czxid: 1, Mzxid: 2, Ctime: 1001, Mtime: 1002, Version: 1, Cversion: 1,
+				DataLength: 1, NumChildren: 1, Pzxid: 3},
+		},
+		{
+			name:     "a child, then set data",
+			txns:     []Txn{mkCreate("/p", nil, 0, -1), mkCreate("/p/c", nil, 0, -1), &SetDataTxn{Path: "/p", Data: []byte("x"), Version: 1}},
+			wantExt:  true,
+			wantKids: true,
+			want: proto.Stat{Czxid: 1, Mzxid: 3, Ctime: 1001, Mtime: 1003, Version: 1, Cversion: 1,
+				DataLength: 1, NumChildren: 1, Pzxid: 2},
+		},
+		{
+			name: "a child, set acl, child deleted",
+			txns: []Txn{mkCreate("/p", nil, 0, -1), mkCreate("/p/c", nil, 0, -1),
+				&SetACLTxn{Path: "/p", ACL: proto.ReadACLUnsafe, Version: 1}, &DeleteTxn{Path: "/p/c"}},
+			wantExt:  true,
+			wantKids: true,
+			want:     proto.Stat{Czxid: 1, Mzxid: 1, Ctime: 1001, Mtime: 1001, Aversion: 1, Cversion: 2, Pzxid: 4},
 		},
 	}
 	for _, tt := range tests {
@@ -696,7 +723,8 @@ func TestStatFieldsWithoutExtension(t *testing.T) {
 			}
 			n, ok := tr.lookup("/p")
 			require.True(t, ok)
-			assert.Equal(t, tt.wantExt, n.ext != nil, "extension allocated")
+			assert.Equal(t, tt.wantExt, n.ext() != nil, "extension allocated")
+			assert.Equal(t, tt.wantKids, n.kids() != nil, "children record allocated")
 			_, m, ok := tr.Get("/p")
 			require.True(t, ok)
 			assert.Equal(t, tt.want, m.Stat)
