@@ -19,9 +19,9 @@ import "hash/maphash"
 // A table's size is not a power of two: a table grows when its load
 // passes 4/5 and shrinks when it falls below 1/4, in both cases to the
 // size that puts its load at 3/5, so the load stays in [0.6, 0.8] while
-// the tree grows (about 13 bytes per node where doubling tables average
-// some 17 and reach 19 just after a resize), and linear probing stays
-// short. A hash picks its home slot by scaling its low 24 bits to the
+// the tree grows (about 7 bytes per node where doubling tables would
+// average some 9 and reach 10.5 just after a resize), and linear probing
+// stays short. A hash picks its home slot by scaling its low 24 bits to the
 // table size (multiply and shift, no division).
 //
 // Hashing uses hash/maphash with a per-index random seed, like Go's own
@@ -72,7 +72,7 @@ func (a *arena) parentOf(n *node) *node {
 }
 
 // arena allocates nodes in slabs of slabSize and names them by 32-bit ids,
-// which halve the index's slots. A node never moves, so pointers to it stay
+// which halve the index's slots and the children lists. A node never moves, so pointers to it stay
 // valid until it is released; a released node is zeroed (dropping its
 // references) and its slot is reused by the next allocation. Slabs are
 // never returned: after mass deletion the free slots wait for new nodes.
@@ -98,10 +98,10 @@ func (a *arena) alloc() (nodeID, *node) {
 		return id, a.at(id)
 	}
 	id := a.next
+	if id == ^nodeID(0) { // its ref would overflow
+		panic("znode: more than 2^32-1 nodes")
+	}
 	if int(id>>slabBits) == len(a.slabs) {
-		if id == ^nodeID(0) { // its ref would overflow
-			panic("znode: more than 2^32-1 nodes")
-		}
 		a.slabs = append(a.slabs, new([slabSize]node))
 	}
 	a.next++
