@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/warrenhq/warren/core/proto"
+	"github.com/warrenhq/warren/core/znode"
 )
 
 // out is one thing the replica told a connection.
@@ -307,4 +308,68 @@ func TestReconfigStandalone(t *testing.T) {
 	require.Len(t, outs, 2)
 	assert.Equal(t, proto.OK, outs[0].hdr.Err)
 	assert.Equal(t, proto.ErrUnimplemented, outs[1].hdr.Err, "a standalone server cannot change membership, as in ZooKeeper")
+}
+
+// TestReplayRebuildsState records everything one replica persisted and
+// replays it into a fresh one, as start-up recovery from the log will.
+func TestReplayRebuildsState(t *testing.T) {
+	h := newHarness(t, Config{})
+	var log []Proposal
+	commit := func() {
+		props := h.r.TakeProposals()
+		log = append(log, props...)
+		if len(props) > 0 {
+			h.r.Persisted(props[len(props)-1].Header.Zxid, h.now)
+		}
+	}
+	connect := func(c ConnID) int64 {
+		h.r.Connect(c, &proto.ConnectRequest{TimeOut: 6000, Passwd: make([]byte, 16)}, "127.0.0.1", h.now)
+		commit()
+		for _, o := range h.sink.take() {
+			if o.connect != nil {
+				return o.connect.SessionID
+			}
+		}
+		t.Fatal("no session")
+		return 0
+	}
+	s1 := connect(1)
+	connect(2)
+	h.do(1, 1, proto.OpCreate, &proto.CreateRequest{Path: "/a", Data: []byte("x"), ACL: proto.OpenACLUnsafe})
+	h.do(1, 2, proto.OpCreate, &proto.CreateRequest{Path: "/a/e", ACL: proto.OpenACLUnsafe, Flags: proto.ModeEphemeralSequential})
+	h.do(2, 1, proto.OpSetData, &proto.SetDataRequest{Path: "/a", Data: []byte("y"), Version: -1})
+	h.do(2, 2, proto.OpMulti, &proto.MultiRequest{Ops: []proto.MultiOp{
+		{Type: proto.OpCreate, Req: &proto.CreateRequest{Path: "/b", ACL: proto.OpenACLUnsafe}},
+		{Type: proto.OpDelete, Req: &proto.DeleteRequest{Path: "/b", Version: -1}},
+	}})
+	h.do(2, 3, proto.OpCloseSession, nil)
+	commit()
+
+	fresh := newHarness(t, Config{})
+	for _, p := range log {
+		require.NoError(t, fresh.r.Replay(p.Header, p.Txn, fresh.now))
+	}
+	assert.Empty(t, fresh.sink.take(), "replay sends nothing")
+	assert.Equal(t, h.r.Tree().Digest(), fresh.r.Tree().Digest(), "the same tree")
+	assert.Equal(t, h.r.LastApplied(), fresh.r.LastApplied())
+	assert.Equal(t, 1, fresh.r.Sessions().Len(), "the closed session stays closed")
+	_, ok := fresh.r.Sessions().Get(s1)
+	assert.True(t, ok)
+	assert.Equal(t, []string{"/a/e0000000000"}, fresh.r.Tree().Ephemerals(s1))
+
+	// Out-of-order input is refused, and new proposals continue the zxids.
+	assert.Error(t, fresh.r.Replay(log[0].Header, log[0].Txn, fresh.now))
+	resp := fresh.connect(9, &proto.ConnectRequest{TimeOut: 6000, Passwd: make([]byte, 16)})
+	require.NotNil(t, resp)
+	assert.Equal(t, h.r.LastApplied()+1, fresh.r.LastApplied(), "the next session's txn follows the replayed log")
+	assert.Error(t, fresh.r.Replay(znode.Header{Zxid: 1000}, &znode.CheckTxn{}, fresh.now), "no replay once serving began")
+
+	// The recovered session expires on its own if its client never returns.
+	for i := 0; i < 5; i++ {
+		fresh.now += 2000
+		fresh.do(9, -2, proto.OpPing, nil)
+		fresh.r.Tick(fresh.now)
+		fresh.commit()
+	}
+	assert.Empty(t, fresh.r.Tree().Ephemerals(s1), "its ephemerals go with it")
 }
