@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"sync"
+
 	"github.com/warrenhq/warren/core/replica"
 )
 
@@ -22,7 +24,12 @@ type groupCommit struct {
 	inflight bool
 	pending  []replica.Proposal
 	done     func(zxid int64, err error) // posts the completion back to the loop
+	running  sync.WaitGroup              // the batch being persisted, for shutdown
 }
+
+// wait blocks until no batch is being persisted (at shutdown, before the
+// log closes).
+func (g *groupCommit) wait() { g.running.Wait() }
 
 // add queues proposals and starts a batch if none is in flight.
 func (g *groupCommit) add(props []replica.Proposal) {
@@ -44,7 +51,9 @@ func (g *groupCommit) kick() {
 	g.pending = nil
 	g.inflight = true
 	last := batch[len(batch)-1].Header.Zxid
+	g.running.Add(1)
 	go func() {
+		defer g.running.Done()
 		err := g.p.Persist(batch)
 		g.done(last, err)
 	}()

@@ -12,7 +12,6 @@ package serve
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -50,6 +49,7 @@ type Server struct {
 	stats serverStats
 	done  chan struct{}
 
+	store    *storage     // the write-ahead log and session secret
 	gc       *groupCommit // nil: proposals are durable at once (no write-ahead log)
 	fatalErr chan error   // a persistence failure that stops the server
 }
@@ -91,11 +91,7 @@ func New(cfg *config.Config, log *zap.Logger) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) replicaConfig() (replica.Config, error) {
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return replica.Config{}, fmt.Errorf("serve: session secret: %w", err)
-	}
+func (s *Server) replicaConfig(secret []byte) (replica.Config, error) {
 	c := s.cfg
 	saslCfg, err := loadSASL(c)
 	if err != nil {
@@ -157,12 +153,23 @@ func (s *Server) Listen() error {
 	if s.ln != nil {
 		return nil
 	}
-	rc, err := s.replicaConfig()
+	st, err := openStorage(s.cfg, s.log)
 	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	rc, err := s.replicaConfig(st.secret)
+	if err != nil {
+		st.close()
 		return err
 	}
 	s.started = time.Now()
 	s.rep = replica.New(rc, (*sink)(s), s.started.UnixMilli())
+	if err := st.recover(s.rep, s.started.UnixMilli()); err != nil {
+		st.close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.store = st
+	s.SetPersister(st)
 	addr := net.JoinHostPort(s.cfg.ClientPortAddress, strconv.Itoa(s.cfg.ClientPort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -229,6 +236,14 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	stopLoop()
 	wg.Wait()
+	if s.gc != nil {
+		s.gc.wait()
+	}
+	if s.store != nil {
+		if cerr := s.store.close(); cerr != nil {
+			s.log.Error("closing the transaction log", zap.Error(cerr))
+		}
+	}
 	close(s.done)
 	if err != nil && ctx.Err() == nil {
 		return err
