@@ -148,6 +148,31 @@ func (p *Preparer) Reset() {
 	p.latest = make(map[string]*record)
 }
 
+// Discard drops the overlay records of every transaction with a zxid at
+// or after from, for when those transactions will never be applied (their
+// write to the log failed) while earlier ones still may be: preparation
+// then sees the tree as the earlier pending transactions leave it, so
+// sequential suffixes and versions the discarded ones had taken are handed
+// out again.
+func (p *Preparer) Discard(from int64) {
+	n := len(p.log)
+	for n > 0 && p.log[n-1].zxid >= from {
+		n--
+		p.log[n] = nil
+	}
+	if n == len(p.log) {
+		return
+	}
+	p.log = p.log[:n]
+	if n == 0 {
+		p.log = nil
+	}
+	p.latest = make(map[string]*record, len(p.log))
+	for _, r := range p.log {
+		p.latest[r.path] = r
+	}
+}
+
 // Pending returns the number of overlay records: one per path changed by
 // each prepared transaction not yet applied.
 func (p *Preparer) Pending() int { return len(p.log) }
