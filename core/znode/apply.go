@@ -147,7 +147,9 @@ func (t *Tree) canDelete(path string) proto.Code {
 func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	parentPath := Parent(c.Path)
 	pid, p := t.nodes.find(parentPath)
+	t.snapTouch(pid)
 	id, n := t.nodes.insert(c.Path, refOf(pid), Base(c.Path), c.Data)
+	t.snapBorn(id)
 	n.acl = t.acls.intern(c.ACL)
 	n.czxid, n.ctime = h.Zxid, h.Time
 	if c.Owner != 0 {
@@ -196,6 +198,10 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 func (t *Tree) delete(zxid int64, n *node, path string, changes *[]Change) {
 	p := t.nodes.arena.parentOf(n)
 	parentPath := Parent(path)
+	if t.snap != nil {
+		t.snapTouch(nodeID(n.parent - 1))
+		t.snapTouchPath(path)
+	}
 	ph := pathHash(parentPath)
 	t.digest -= statHash(ph, p)
 	p.removeChild(n, &t.nodes.arena)
@@ -233,6 +239,7 @@ func (t *Tree) delete(zxid int64, n *node, path string, changes *[]Change) {
 
 // setData replaces the data of n, the node at s.Path.
 func (t *Tree) setData(h Header, n *node, s *SetDataTxn, changes *[]Change) proto.Stat {
+	t.snapTouchPath(s.Path)
 	ph := pathHash(s.Path)
 	aclHash := t.acls.hash(n.acl)
 	t.digest -= contentHash(ph, n.data(), aclHash) + statHash(ph, n)
@@ -251,6 +258,7 @@ func (t *Tree) setData(h Header, n *node, s *SetDataTxn, changes *[]Change) prot
 // setACL replaces the ACL and aversion of n, the node at s.Path; mzxid
 // does not change and no watcher hears of it.
 func (t *Tree) setACL(n *node, s *SetACLTxn) proto.Stat {
+	t.snapTouchPath(s.Path)
 	t.digest -= t.nodeHash(n, s.Path)
 	old := n.acl
 	n.acl = t.acls.intern(s.ACL) // before release, so an unchanged list is not dropped and re-added

@@ -104,6 +104,7 @@ func (t *Tree) setQuotaStats(path string, count, bytes int64) {
 	if !ok {
 		return
 	}
+	t.snapTouchPath(statPath)
 	data := []byte("count=" + strconv.FormatInt(count, 10) + ",bytes=" + strconv.FormatInt(bytes, 10))
 	ph := pathHash(statPath)
 	aclHash := t.acls.hash(n.acl)

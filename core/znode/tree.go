@@ -455,6 +455,7 @@ type Tree struct {
 	dataSize   int64
 	digest     uint64
 	lastZxid   int64
+	snap       *Snapshot // the snapshot in progress, which needs pre-images
 }
 
 // Special paths that the tree itself creates.
