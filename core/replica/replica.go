@@ -92,6 +92,9 @@ type item struct {
 	err  proto.Code
 	done bool
 	body proto.Record
+	// judged is set on an error reply decided against pending
+	// transactions, which PersistFailed may abandon.
+	judged bool
 }
 
 type conn struct {
@@ -507,7 +510,7 @@ func (r *Replica) write(cn *conn, hdr proto.RequestHeader, rec proto.Record, now
 	h := r.nextHeader(cn.session, hdr.Xid, hdr.Type, nowMs)
 	txn, code := r.prep.Prepare(h, rec, r.prepSession(cn))
 	if code != proto.OK {
-		it := &item{kind: itemError, hdr: hdr, zxid: r.lastProposed, err: code}
+		it := &item{kind: itemError, hdr: hdr, zxid: r.lastProposed, err: code, judged: true}
 		if m, ok := txn.(*znode.MultiTxn); ok && hdr.Type == proto.OpMulti {
 			it.err = proto.OK
 			it.body = failedMultiResponse(m)
@@ -534,7 +537,7 @@ func failedMultiResponse(m *znode.MultiTxn) *proto.MultiResponse {
 
 func (r *Replica) closeSession(cn *conn, hdr proto.RequestHeader, nowMs int64) {
 	if r.closed[cn.session] {
-		r.enqueue(cn, &item{kind: itemError, hdr: hdr, zxid: r.lastProposed, err: proto.OK})
+		r.enqueue(cn, &item{kind: itemError, hdr: hdr, zxid: r.lastProposed, err: proto.OK, judged: true})
 		cn.closing = true
 		return
 	}
@@ -604,6 +607,12 @@ func (r *Replica) Persisted(zxid int64, nowMs int64) {
 		r.inflight = nil
 	}
 	// Error replies that were waiting for these transactions.
+	r.drainWaiting()
+}
+
+// drainWaiting drains the connections whose queue head is an error reply
+// waiting for earlier transactions, in connection order.
+func (r *Replica) drainWaiting() {
 	if len(r.waiting) > 0 {
 		ids := make([]ConnID, 0, len(r.waiting))
 		for id := range r.waiting {
