@@ -2,11 +2,16 @@ package serve
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/warrenhq/warren/core/proto"
 	"github.com/warrenhq/warren/core/replica"
+	"github.com/warrenhq/warren/core/txnlog"
 )
 
 type eventKind uint8
@@ -126,17 +131,42 @@ func (s *Server) loop(ctx context.Context) {
 					ev.call(r)
 				case evPersisted:
 					if ev.err != nil {
-						s.fatal(ev.err)
-						return
+						var full *txnlog.DiskFullError
+						if !errors.As(ev.err, &full) {
+							s.fatal(ev.err)
+							return
+						}
+						s.persistFailed(r, full, now)
+						continue
 					}
 					r.Persisted(ev.zxid, now)
 					s.gc.completed()
+					if s.diskFull {
+						s.diskFull = false
+						s.log.Info("disk space available again, writes resumed",
+							zap.String("zxid", fmt.Sprintf("0x%x", ev.zxid)))
+					}
 				}
 			}
 			s.inbox.recycle(evs)
 		}
 		s.commit(r)
 	}
+}
+
+// persistFailed handles a batch the log could not take for lack of space:
+// the batch and everything prepared after it are abandoned (their clients
+// get ErrSystemError, see docs/compatibility.md), reads go on, and the next
+// write tries the disk again. The episode is logged once, when it starts.
+func (s *Server) persistFailed(r *replica.Replica, full *txnlog.DiskFullError, nowMs int64) {
+	from := s.gc.failed()
+	if !s.diskFull {
+		s.diskFull = true
+		s.log.Error("disk full: writes fail with a system error until space is freed; reads go on",
+			zap.String("file", full.File), zap.Error(full.Err),
+			zap.String("firstFailedZxid", fmt.Sprintf("0x%x", from)))
+	}
+	r.PersistFailed(from, proto.ErrSystemError, nowMs)
 }
 
 // commit hands what the replica proposed to the persister (group commit)

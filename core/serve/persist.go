@@ -8,8 +8,11 @@ import (
 
 // Persister makes proposals durable. Persist is called from one goroutine
 // at a time, with proposals in zxid order, and returns once all of them are
-// durable (for a write-ahead log: appended and fsynced). An error is final:
-// the server stops rather than acknowledge a write it may have lost.
+// durable (for a write-ahead log: appended and fsynced). A
+// *txnlog.DiskFullError means the batch was dropped whole and the log stays
+// usable: its proposals and every later one are abandoned and the server
+// goes on serving. Any other error is final: the server stops rather than
+// acknowledge a write it may have lost.
 type Persister interface {
 	Persist(props []replica.Proposal) error
 }
@@ -22,6 +25,7 @@ type Persister interface {
 type groupCommit struct {
 	p        Persister
 	inflight bool
+	first    int64 // the first zxid of the batch in flight
 	pending  []replica.Proposal
 	done     func(zxid int64, err error) // posts the completion back to the loop
 	running  sync.WaitGroup              // the batch being persisted, for shutdown
@@ -43,6 +47,17 @@ func (g *groupCommit) completed() {
 	g.kick()
 }
 
+// failed is called on the loop goroutine when the batch in flight could
+// not be persisted but the persister stays usable (disk full). The queued
+// proposals came after it and are abandoned with it, so they are dropped;
+// failed returns the first zxid of the failed batch. The next add starts a
+// new batch, which tries the disk again.
+func (g *groupCommit) failed() int64 {
+	g.inflight = false
+	g.pending = nil
+	return g.first
+}
+
 func (g *groupCommit) kick() {
 	if g.inflight || len(g.pending) == 0 {
 		return
@@ -50,6 +65,7 @@ func (g *groupCommit) kick() {
 	batch := g.pending
 	g.pending = nil
 	g.inflight = true
+	g.first = batch[0].Header.Zxid
 	last := batch[len(batch)-1].Header.Zxid
 	g.running.Add(1)
 	go func() {

@@ -26,6 +26,7 @@ import (
 	"github.com/warrenhq/warren/core/config"
 	"github.com/warrenhq/warren/core/proto"
 	"github.com/warrenhq/warren/core/replica"
+	"github.com/warrenhq/warren/internal/vfs"
 )
 
 // Server is one Warren server process.
@@ -52,6 +53,13 @@ type Server struct {
 	store    *storage     // the write-ahead log and session secret
 	gc       *groupCommit // nil: proposals are durable at once (no write-ahead log)
 	fatalErr chan error   // a persistence failure that stops the server
+
+	// fs is what the transaction log is written through; nil means
+	// vfs.OS. Tests set it before Listen to inject disk faults.
+	fs vfs.FS
+	// diskFull is set while writes fail for lack of disk space (loop
+	// goroutine only), so the episode is logged once.
+	diskFull bool
 }
 
 type serverStats struct {
@@ -153,7 +161,11 @@ func (s *Server) Listen() error {
 	if s.ln != nil {
 		return nil
 	}
-	st, err := openStorage(s.cfg, s.log)
+	fsys := s.fs
+	if fsys == nil {
+		fsys = vfs.OS
+	}
+	st, err := openStorage(s.cfg, fsys, s.log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -33,7 +33,9 @@ type storage struct {
 	zl     *zap.Logger
 }
 
-func openStorage(c *config.Config, zl *zap.Logger) (*storage, error) {
+// openStorage opens the storage under c's directories; the transaction log
+// goes through fsys (vfs.OS in a real run, a fault-injecting FS in tests).
+func openStorage(c *config.Config, fsys vfs.FS, zl *zap.Logger) (*storage, error) {
 	for _, dir := range []string{c.DataDir, c.DataLogDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
@@ -47,7 +49,7 @@ func openStorage(c *config.Config, zl *zap.Logger) (*storage, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("transaction log directory: %w", err)
 	}
-	l, err := txnlog.Open(vfs.OS, dir, txnlog.Options{
+	l, err := txnlog.Open(fsys, dir, txnlog.Options{
 		NoForceSync:  !c.ForceSync,
 		PreallocSize: c.PreAllocSize * 1024,
 		Logger:       zl,
