@@ -74,6 +74,9 @@ const (
 	DefaultPreAllocSize = 64 * 1024
 	// DefaultSnapCount is zookeeper.snapCount.
 	DefaultSnapCount = 100000
+	// DefaultSnapSizeLimitKB is zookeeper.snapSizeLimitInKb (4 GiB of log
+	// between snapshots).
+	DefaultSnapSizeLimitKB = 4194304
 	// DefaultSnapRetainCount is autopurge.snapRetainCount, also its minimum.
 	DefaultSnapRetainCount = 3
 	// DefaultContainerCheckIntervalMs is znode.container.checkIntervalMs.
@@ -203,6 +206,7 @@ type Config struct {
 	GlobalOutstandingLimit int
 	PreAllocSize           int64 // kilobytes
 	SnapCount              int
+	SnapSizeLimitKB        int  // zookeeper.snapSizeLimitInKb; <= 0 disables the size trigger
 	ForceSync              bool // zookeeper.forceSync (false only for "no")
 
 	AutopurgeSnapRetainCount int
@@ -251,6 +255,7 @@ func zooKeeperDefaults() *Config {
 		GlobalOutstandingLimit:   DefaultGlobalOutstandingLimit,
 		PreAllocSize:             DefaultPreAllocSize,
 		SnapCount:                DefaultSnapCount,
+		SnapSizeLimitKB:          DefaultSnapSizeLimitKB,
 		ForceSync:                true,
 		AutopurgeSnapRetainCount: DefaultSnapRetainCount,
 		PeerType:                 RoleParticipant,

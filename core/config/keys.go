@@ -225,13 +225,13 @@ var sysKeys = map[string]*spec{
 		return nil
 	}},
 	"snapCount":                              {set: intSetter(parseSysInt, 2, func(c *Config) *int { return &c.SnapCount })},
+	"snapSizeLimitInKb":                      {set: intSetter(parseSysInt, -(1 << 31), func(c *Config) *int { return &c.SnapSizeLimitKB })},
 	"forceSync":                              {set: boolSetter(parseYesNo, func(c *Config) *bool { return &c.ForceSync })},
 	"znode.container.checkIntervalMs":        {set: intSetter(parseSysInt, 0, func(c *Config) *int { return &c.ContainerCheckIntervalMs })},
 	"znode.container.maxPerMinute":           {set: intSetter(parseSysInt, 1, func(c *Config) *int { return &c.ContainerMaxPerMinute })},
 	"znode.container.maxNeverUsedIntervalMs": {set: intSetter(parseSysInt, 0, func(c *Config) *int { return &c.ContainerMaxNeverUsedIntervalMs })},
 
 	// Known, not acted on yet.
-	"snapSizeLimitInKb":                        {check: checkSysInt},
 	"commitLogCount":                           {check: checkSysInt},
 	"txnLogSizeLimitInKb":                      {check: checkSysInt},
 	"maxCnxns":                                 {check: checkSysInt},

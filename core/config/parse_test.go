@@ -277,8 +277,8 @@ func TestWarnings(t *testing.T) {
 			[]string{"warn zoo.cfg:3: 4lw.commands.whitelist: unknown four-letter words ignored: bogus, kill"}},
 		{"ignored TLS", "dataDir=/d\nclientPort=1\nsecureClientPort=2281\nssl.keyStore.location=/k\nzookeeper.ssl.clientAuth=need\n",
 			[]string{"warn zoo.cfg: TLS and SASL settings are not supported yet and are ignored: secureClientPort, ssl.keyStore.location, zookeeper.ssl.clientAuth"}},
-		{"ignored tuning", "dataDir=/d\nclientPort=1\nsnapSizeLimitInKb=100\nzookeeper.commitProcessor.numWorkerThreads=4\ngroup.1=1:2:3\nweight.1=1\n",
-			[]string{"info zoo.cfg: ZooKeeper settings accepted but not acted on: snapSizeLimitInKb, zookeeper.commitProcessor.numWorkerThreads, group.1, weight.1"}},
+		{"ignored tuning", "dataDir=/d\nclientPort=1\nzookeeper.commitProcessor.numWorkerThreads=4\ngroup.1=1:2:3\nweight.1=1\n",
+			[]string{"info zoo.cfg: ZooKeeper settings accepted but not acted on: zookeeper.commitProcessor.numWorkerThreads, group.1, weight.1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
