@@ -125,6 +125,7 @@ func (s *Server) adminHandler() http.Handler {
 		for _, c := range commands {
 			links = append(links, c.names[0])
 		}
+		links = append(links, snapshotCommand)
 		writeJSON(w, http.StatusOK, map[string]any{"commands": links, "error": nil})
 	}
 	mux.HandleFunc(base, list)
@@ -132,6 +133,10 @@ func (s *Server) adminHandler() http.Handler {
 		name := strings.TrimPrefix(req.URL.Path, base+"/")
 		if name == "" {
 			list(w, req)
+			return
+		}
+		if name == snapshotCommand {
+			s.serveSnapshot(w, req)
 			return
 		}
 		cmd := findByName(name)

@@ -139,8 +139,13 @@ func (s *Server) loop(ctx context.Context) {
 						s.persistFailed(r, full, now)
 						continue
 					}
+					before := r.LastApplied()
 					r.Persisted(ev.zxid, now)
 					s.gc.completed()
+					if s.snaps != nil {
+						// Standalone zxids are consecutive within the epoch.
+						s.snaps.applied(int(r.LastApplied() - before))
+					}
 					if s.diskFull {
 						s.diskFull = false
 						s.log.Info("disk space available again, writes resumed",
@@ -151,6 +156,9 @@ func (s *Server) loop(ctx context.Context) {
 			s.inbox.recycle(evs)
 		}
 		s.commit(r)
+		if s.snaps != nil {
+			s.snaps.step(r)
+		}
 	}
 }
 

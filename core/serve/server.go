@@ -53,6 +53,7 @@ type Server struct {
 	store    *storage     // the write-ahead log and session secret
 	gc       *groupCommit // nil: proposals are durable at once (no write-ahead log)
 	fatalErr chan error   // a persistence failure that stops the server
+	snaps    *snapshotter // background snapshots (nil without storage)
 
 	// fs is what the transaction log is written through; nil means
 	// vfs.OS. Tests set it before Listen to inject disk faults.
@@ -176,12 +177,18 @@ func (s *Server) Listen() error {
 	}
 	s.started = time.Now()
 	s.rep = replica.New(rc, (*sink)(s), s.started.UnixMilli())
-	if err := st.recover(s.rep, s.started.UnixMilli()); err != nil {
+	began := time.Now()
+	rep, err := st.recover(s.rep, s.started.UnixMilli())
+	if err != nil {
 		st.close()
 		return fmt.Errorf("serve: %w", err)
 	}
+	s.log.Info("recovered", zap.String("snapshot", rep.Snapshot), zap.Int("logRecords", rep.Replayed),
+		zap.String("zxid", fmt.Sprintf("0x%x", s.rep.LastApplied())), zap.Int("nodes", s.rep.Tree().NodeCount()),
+		zap.Int("sessions", s.rep.Sessions().Len()), zap.Duration("took", time.Since(began)))
 	s.store = st
 	s.SetPersister(st)
+	s.snaps = newSnapshotter(s, st)
 	addr := net.JoinHostPort(s.cfg.ClientPortAddress, strconv.Itoa(s.cfg.ClientPort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -225,6 +232,10 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	if s.store != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.purger(loopCtx, s.store) }()
+	}
 	acceptErr := make(chan error, 1)
 	go func() { acceptErr <- s.acceptLoop() }()
 	var err error
@@ -248,6 +259,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Unlock()
 	stopLoop()
 	wg.Wait()
+	if s.snaps != nil {
+		s.snaps.abort() // the loop is stopped: its state is ours now
+	}
 	if s.gc != nil {
 		s.gc.wait()
 	}

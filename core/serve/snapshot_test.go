@@ -1,0 +1,201 @@
+package serve
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/warrenhq/warren/core/config"
+	"github.com/warrenhq/warren/core/replica"
+	"github.com/warrenhq/warren/core/snapfile"
+	"github.com/warrenhq/warren/internal/vfs"
+)
+
+func snapshotsIn(t *testing.T, dir string) []snapfile.Info {
+	t.Helper()
+	infos, err := snapfile.List(vfs.OS, filepath.Join(dir, snapDirName))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	return infos
+}
+
+// openForRecovery opens dir's storage and recovers a replica from it, as
+// Listen does, and returns the server (not listening) and the report.
+func openForRecovery(t *testing.T, inDir func(*config.Config)) (*Server, recoveryReport, error) {
+	t.Helper()
+	cfg := config.Default()
+	inDir(cfg)
+	srv, err := New(cfg, zaptest.NewLogger(t))
+	require.NoError(t, err)
+	st, err := openStorage(cfg, vfs.OS, zap.NewNop())
+	if err != nil {
+		return srv, recoveryReport{}, err
+	}
+	t.Cleanup(func() { st.close() })
+	rc, err := srv.replicaConfig(st.secret)
+	require.NoError(t, err)
+	srv.rep = replica.New(rc, (*sink)(srv), time.Now().UnixMilli())
+	rep, err := st.recover(srv.rep, time.Now().UnixMilli())
+	return srv, rep, err
+}
+
+func TestBackgroundSnapshotsAndRecovery(t *testing.T) {
+	dir := t.TempDir()
+	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir; c.SnapCount = 40 }
+	ts := startServer(t, inDir)
+	c, _ := dial(t, ts.addr, 5*time.Second)
+	acl := zk.WorldACL(zk.PermAll)
+	for i := 0; i < 300; i++ {
+		_, err := c.Create(fmt.Sprintf("/n%03d", i), []byte(strconv.Itoa(i)), 0, acl)
+		require.NoError(t, err)
+		if i%3 == 0 {
+			_, err = c.Set(fmt.Sprintf("/n%03d", i), []byte("set"), 0)
+			require.NoError(t, err)
+		}
+	}
+	require.Eventually(t, func() bool { return len(snapshotsIn(t, dir)) >= 3 }, 10*time.Second, 20*time.Millisecond,
+		"snapCount=40 over 400 transactions takes several snapshots")
+	_, st, err := c.Get("/n299")
+	require.NoError(t, err)
+	last := st.Mzxid
+	c.Close()
+	ts.stop(t)
+
+	srv, rep, err := openForRecovery(t, inDir)
+	require.NoError(t, err)
+	assert.NotEmpty(t, rep.Snapshot, "recovery starts from a snapshot")
+	assert.Less(t, rep.Replayed, 300, "and replays only the log after it")
+	assert.GreaterOrEqual(t, srv.rep.LastApplied(), last)
+
+	ts2 := startServer(t, inDir)
+	c2, _ := dial(t, ts2.addr, 5*time.Second)
+	for i := 0; i < 300; i++ {
+		data, _, err := c2.Get(fmt.Sprintf("/n%03d", i))
+		require.NoError(t, err)
+		want := strconv.Itoa(i)
+		if i%3 == 0 {
+			want = "set"
+		}
+		require.Equal(t, want, string(data))
+	}
+}
+
+func TestDamagedSnapshotFallsBackToOlder(t *testing.T) {
+	dir := t.TempDir()
+	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir; c.SnapCount = 30 }
+	ts := startServer(t, inDir)
+	c, _ := dial(t, ts.addr, 5*time.Second)
+	for i := 0; i < 200; i++ {
+		_, err := c.Create(fmt.Sprintf("/n%03d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return len(snapshotsIn(t, dir)) >= 2 }, 10*time.Second, 20*time.Millisecond)
+	c.Close()
+	ts.stop(t)
+	_, want, err := openForRecovery(t, inDir)
+	require.NoError(t, err)
+	wantDigest := digestOf(t, inDir)
+
+	snaps := snapshotsIn(t, dir)
+	require.NoError(t, vfs.FlipBit(vfs.OS, snaps[0].Path, snaps[0].Size/2, 5))
+	_, rep, err := openForRecovery(t, inDir)
+	require.NoError(t, err)
+	assert.Equal(t, []string{snaps[0].Path}, rep.Damaged, "the damage is reported")
+	assert.Equal(t, snaps[1].Path, rep.Snapshot, "and the older snapshot plus more log used")
+	assert.Greater(t, rep.Replayed, want.Replayed)
+	assert.Equal(t, wantDigest, digestOf(t, inDir), "the same state")
+}
+
+func digestOf(t *testing.T, inDir func(*config.Config)) uint64 {
+	t.Helper()
+	srv, _, err := openForRecovery(t, inDir)
+	require.NoError(t, err)
+	return srv.rep.Tree().Digest()
+}
+
+func TestMissingSnapshotsWithPurgedLogRefuse(t *testing.T) {
+	dir := t.TempDir()
+	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir; c.SnapCount = 20; c.PreAllocSize = 4 }
+	ts := startServer(t, inDir)
+	c, _ := dial(t, ts.addr, 5*time.Second)
+	for i := 0; i < 150; i++ {
+		_, err := c.Create(fmt.Sprintf("/n%03d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return len(snapshotsIn(t, dir)) >= 4 }, 10*time.Second, 20*time.Millisecond)
+	c.Close()
+	ts.stop(t)
+
+	// Purge keeping three snapshots drops the log they do not need.
+	cfg := config.Default()
+	inDir(cfg)
+	st, err := openStorage(cfg, vfs.OS, zap.NewNop())
+	require.NoError(t, err)
+	before := st.log.FirstZxid()
+	require.NoError(t, st.purge(3))
+	assert.Len(t, snapshotsIn(t, dir), 3)
+	assert.Greater(t, st.log.FirstZxid(), before, "log segments older than the oldest kept snapshot go")
+	require.NoError(t, st.close())
+	digest := digestOf(t, inDir)
+
+	// With every snapshot gone the log alone cannot rebuild the state.
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, snapDirName)))
+	_, _, err = openForRecovery(t, inDir)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no snapshot")
+	_ = digest
+}
+
+func TestAdminSnapshotStreamsAConsistentSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }
+	ts := startServer(t, inDir)
+	c, _ := dial(t, ts.addr, 5*time.Second)
+	for i := 0; i < 50; i++ {
+		_, err := c.Create(fmt.Sprintf("/n%02d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	_, st, err := c.Exists("/n49")
+	require.NoError(t, err)
+
+	get := func() (*http.Response, []byte) {
+		resp, err := http.Get("http://" + ts.admin + "/commands/snapshot")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, b
+	}
+	resp, body := get()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	zx, err := strconv.ParseInt(resp.Header.Get("X-Warren-Snapshot-Zxid"), 0, 64)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, zx, st.Czxid, "the snapshot holds every acknowledged write")
+
+	// The body is a complete snapshot file.
+	out := filepath.Join(t.TempDir(), snapfile.FileName(zx))
+	require.NoError(t, os.WriteFile(out, body, 0o644))
+	meta, err := snapfile.Verify(vfs.OS, out)
+	require.NoError(t, err)
+	assert.Equal(t, zx, meta.Zxid)
+	assert.Equal(t, int64(54), meta.Nodes, "50 nodes plus /, /zookeeper, its quota and config nodes")
+
+	// Nothing changed: the same snapshot again, no new file.
+	n := len(snapshotsIn(t, dir))
+	resp2, _ := get()
+	assert.Equal(t, resp.Header.Get("X-Warren-Snapshot-Zxid"), resp2.Header.Get("X-Warren-Snapshot-Zxid"))
+	assert.Len(t, snapshotsIn(t, dir), n)
+}
