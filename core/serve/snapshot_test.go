@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -198,4 +199,67 @@ func TestAdminSnapshotStreamsAConsistentSnapshot(t *testing.T) {
 	resp2, _ := get()
 	assert.Equal(t, resp.Header.Get("X-Warren-Snapshot-Zxid"), resp2.Header.Get("X-Warren-Snapshot-Zxid"))
 	assert.Len(t, snapshotsIn(t, dir), n)
+}
+
+func TestInspectAndRestore(t *testing.T) {
+	dir := t.TempDir()
+	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir; c.SnapCount = 25 }
+	ts := startServer(t, inDir)
+	c, _ := dial(t, ts.addr, 5*time.Second)
+	for i := 0; i < 60; i++ {
+		_, err := c.Create(fmt.Sprintf("/n%02d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	resp, err := http.Get("http://" + ts.admin + "/commands/snapshot")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	c.Close()
+	ts.stop(t)
+
+	cfg := config.Default()
+	inDir(cfg)
+	live, err := InspectDataDir(cfg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 64, live.Nodes)
+	assert.NotEmpty(t, live.Snapshot)
+
+	// Restore the streamed snapshot into an empty directory.
+	dir2 := t.TempDir()
+	cfg2 := config.Default()
+	cfg2.DataDir, cfg2.DataLogDir = dir2, dir2
+	got, err := RestoreSnapshot(cfg2, bytes.NewReader(body), nil)
+	require.NoError(t, err)
+	assert.Equal(t, live.Digest, got.Digest, "the backup holds the live state")
+	one, err := InspectSnapshot(got.Snapshot)
+	require.NoError(t, err)
+	assert.Equal(t, got.Digest, one.Digest)
+	_, err = RestoreSnapshot(cfg2, bytes.NewReader(body), nil)
+	require.ErrorIs(t, err, ErrNotEmpty, "never over existing state")
+
+	// A damaged copy is refused and installs nothing.
+	dir3 := t.TempDir()
+	cfg3 := config.Default()
+	cfg3.DataDir, cfg3.DataLogDir = dir3, dir3
+	bad := bytes.Clone(body)
+	bad[len(bad)/2] ^= 1
+	_, err = RestoreSnapshot(cfg3, bytes.NewReader(bad), nil)
+	require.Error(t, err)
+	assert.Empty(t, snapshotsIn(t, dir3))
+
+	// The restored directory serves the data and takes new writes.
+	ts2 := startServer(t, func(c *config.Config) { c.DataDir, c.DataLogDir = dir2, dir2 })
+	c2, _ := dial(t, ts2.addr, 5*time.Second)
+	data, _, err := c2.Get("/n59")
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(data))
+	_, err = c2.Create("/after", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+	c2.Close()
+	ts2.stop(t)
+	after, err := InspectDataDir(&config.Config{DataDir: dir2, DataLogDir: dir2, TickTime: 2000, ForceSync: true}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 65, after.Nodes)
+	assert.Equal(t, got.Zxid+3, after.Zxid, "a session, a create and the session's close after the snapshot")
 }
