@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/warrenhq/warren/core/config"
+	"github.com/warrenhq/warren/internal/vfs"
 )
 
 // testServer runs an in-process server on free loopback ports.
@@ -34,7 +35,10 @@ func startServer(t *testing.T, mutate func(c *config.Config)) *testServer {
 	return startServerWithLogger(t, zaptest.NewLogger(t), mutate)
 }
 
-func startServerWithLogger(t *testing.T, log *zap.Logger, mutate func(c *config.Config)) *testServer {
+// withFS runs the server's storage on fsys.
+func withFS(fsys vfs.FS) func(*Server) { return func(s *Server) { s.fs = fsys } }
+
+func startServerWithLogger(t *testing.T, log *zap.Logger, mutate func(c *config.Config), opts ...func(*Server)) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -52,6 +56,9 @@ func startServerWithLogger(t *testing.T, log *zap.Logger, mutate func(c *config.
 	}
 	srv, err := New(cfg, log)
 	require.NoError(t, err)
+	for _, o := range opts {
+		o(srv)
+	}
 	require.NoError(t, srv.Listen())
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{srv: srv, addr: srv.ClientAddr().String(), cancel: cancel, done: make(chan error, 1)}

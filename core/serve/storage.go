@@ -64,11 +64,11 @@ func openStorage(c *config.Config, fsys vfs.FS, zl *zap.Logger, opts ...storageO
 	dir := filepath.Join(c.DataLogDir, txnlogDirName)
 	if !o.readOnly {
 		for _, d := range []string{c.DataDir, c.DataLogDir, dir} {
-			if err := fsys.MkdirAll(d, 0o755); err != nil {
+			if err := vfs.EnsureDir(fsys, d); err != nil {
 				return nil, fmt.Errorf("data directory: %w", err)
 			}
 		}
-		secret, err := loadSecret(filepath.Join(c.DataDir, secretFileName))
+		secret, err := loadSecret(fsys, filepath.Join(c.DataDir, secretFileName))
 		if err != nil {
 			return nil, err
 		}
@@ -230,8 +230,8 @@ func (st *storage) close() error { return st.log.Close() }
 
 // loadSecret reads the session-password key, creating it on first start
 // (written to a temporary file, fsynced, renamed, directory fsynced).
-func loadSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+func loadSecret(fsys vfs.FS, path string) ([]byte, error) {
+	b, err := readFile(fsys, path)
 	if err == nil {
 		if len(b) != secretLen {
 			return nil, fmt.Errorf("%s: %d bytes, want %d: restore it from a backup, or remove it (sessions then expire)", path, len(b), secretLen)
@@ -246,7 +246,7 @@ func loadSecret(path string) ([]byte, error) {
 		return nil, fmt.Errorf("session secret: %w", err)
 	}
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	f, err := fsys.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("session secret: %w", err)
 	}
@@ -261,11 +261,21 @@ func loadSecret(path string) ([]byte, error) {
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("session secret: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := fsys.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("session secret: %w", err)
 	}
-	if err := vfs.OS.SyncDir(filepath.Dir(path)); err != nil {
+	if err := fsys.SyncDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("session secret: %w", err)
 	}
 	return b, nil
+}
+
+// readFile reads a whole (small) file through fsys.
+func readFile(fsys vfs.FS, path string) ([]byte, error) {
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 1<<20))
 }

@@ -2,10 +2,8 @@ package snapfile
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -78,38 +76,10 @@ func create(fsys vfs.FS, dir string, meta Meta, bsize int) (*Writer, error) {
 	return w, nil
 }
 
-// ensureDir creates dir when it is missing, with its missing parents, and
-// makes every new directory entry durable (each is an entry of its parent).
+// ensureDir creates dir durably (vfs.EnsureDir).
 func ensureDir(fsys vfs.FS, dir string) error {
-	dir = filepath.Clean(dir)
-	var missing []string // dir and its missing ancestors, deepest first
-	for d := dir; ; d = filepath.Dir(d) {
-		st, err := fsys.Stat(d)
-		if err == nil {
-			if !st.IsDir {
-				return fmt.Errorf("snapfile: %s is not a directory", d)
-			}
-			break
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("snapfile: stat %s: %w", d, err)
-		}
-		missing = append(missing, d)
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	if err := fsys.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("snapfile: create %s: %w", dir, err)
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		parent := filepath.Dir(missing[i])
-		if err := fsys.SyncDir(parent); err != nil {
-			return fmt.Errorf("snapfile: fsync %s: %w", parent, err)
-		}
+	if err := vfs.EnsureDir(fsys, dir); err != nil {
+		return fmt.Errorf("snapfile: %w", err)
 	}
 	return nil
 }

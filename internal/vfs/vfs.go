@@ -24,8 +24,12 @@
 package vfs
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // FS is a file system.
@@ -71,4 +75,42 @@ type File interface {
 type FileInfo struct {
 	Size  int64
 	IsDir bool
+}
+
+// EnsureDir creates dir when it is missing, with its missing parents, and
+// makes every new directory entry durable: each is an entry of its parent,
+// which is fsynced, so a crash cannot lose a directory whose files were
+// fsynced.
+func EnsureDir(fsys FS, dir string) error {
+	dir = filepath.Clean(dir)
+	var missing []string // dir and its missing ancestors, deepest first
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := fsys.Stat(d)
+		if err == nil {
+			if !st.IsDir {
+				return fmt.Errorf("%s is not a directory", d)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("stat %s: %w", d, err)
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		parent := filepath.Dir(missing[i])
+		if err := fsys.SyncDir(parent); err != nil {
+			return fmt.Errorf("fsync %s: %w", parent, err)
+		}
+	}
+	return nil
 }
