@@ -35,8 +35,8 @@ const snapDirName = "snapshot"
 // snapfile). The loop only produces a chunk when the writer has room for
 // it, so a slow disk slows the snapshot, never the writes.
 const (
-	snapChunkIDs   = 4096
-	snapChunksAhead= 2
+	snapChunkIDs    = 4096
+	snapChunksAhead = 2
 )
 
 // snapResult is the outcome of one snapshot.
@@ -78,7 +78,7 @@ type snapshotter struct {
 
 	cur     *replica.Snapshot
 	job     *snapJob
-	busy    bool // a snapshot is being produced or written
+	busy    bool        // a snapshot is being produced or written
 	credits int         // chunks the loop may produce before the writer asks
 	free    chan []byte // spent chunk buffers, for reuse
 	waiters []snapWaiter
