@@ -1,6 +1,9 @@
 package znode
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"math"
+)
 
 // index maps full paths to nodes, and owns the nodes. It is a compact
 // replacement for map[string]*node: a node can be checked against a path
@@ -114,7 +117,21 @@ func (a *arena) release(id nodeID) {
 	a.free = append(a.free, id)
 }
 
-func newIndex() *index { return &index{seed: maphash.MakeSeed()} }
+// newIndex returns an empty index sized for about expect nodes, so that
+// loading a known number of nodes does not rehash as the tables grow.
+func newIndex(expect int) *index {
+	x := &index{seed: maphash.MakeSeed()}
+	if per := expect / indexTables; per > minTableSize {
+		// Each table gets its share plus four standard deviations.
+		n := per + 4*int(math.Sqrt(float64(per))) + 1
+		for t := range x.tabs {
+			tb := &x.tabs[t]
+			tb.ctrl = make([]uint8, targetSize(n))
+			tb.slots = make([]nodeID, targetSize(n))
+		}
+	}
+	return x
+}
 
 func (x *index) hash(path string) uint32 {
 	h := maphash.String(x.seed, path)
@@ -207,6 +224,21 @@ func (x *index) insert(path string, parent nodeRef, name string, data []byte) (n
 	id, n := x.arena.alloc()
 	n.parent = parent
 	n.setBuf(name, data)
+	x.place(id, path)
+	return id, n
+}
+
+// insertBuf is insert for a node whose buffer (name and data, laid out as
+// setBuf does) is already built; the node takes it over.
+func (x *index) insertBuf(path string, parent nodeRef, buf *byte, dataLen int32) (nodeID, *node) {
+	id, n := x.arena.alloc()
+	n.parent, n.buf, n.dataLen = parent, buf, dataLen
+	x.place(id, path)
+	return id, n
+}
+
+// place indexes the node named id, whose full path is path.
+func (x *index) place(id nodeID, path string) {
 	h := x.hash(path)
 	tb := &x.tabs[h>>indexShift]
 	if (tb.count+1)*5 > len(tb.slots)*4 {
@@ -215,7 +247,6 @@ func (x *index) insert(path string, parent nodeRef, name string, data []byte) (n
 	tb.put(id, h)
 	tb.count++
 	x.count++
-	return id, n
 }
 
 // put stores id, whose node's path hashes to h, in its first free slot.

@@ -15,7 +15,7 @@ import (
 // (which shrinks tables) and regrowth, checking it against a Go map.
 func TestIndexMatchesMap(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
-	x := newIndex()
+	x := newIndex(0)
 	// The index checks a path against a node's name and its parent's
 	// path: hang the keys under /k.
 	rootID, root := x.insert(RootPath, noNode, "", emptyData)

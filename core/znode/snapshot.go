@@ -1,11 +1,13 @@
 package znode
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"unsafe"
 
 	"github.com/warrenhq/warren/core/proto"
 )
@@ -35,7 +37,7 @@ import (
 // zig-zag varint, strings and byte slices are a uvarint length and bytes):
 //
 //	magic "WTREE1\n"
-//	zxid v, digest (8 bytes, little-endian), nodes, acl lists
+//	zxid v, digest (8 bytes, little-endian), nodes, id bound, acl lists
 //	per ACL list: handle, count, then per entry perms v, scheme, id
 //	records: tag 1, id, parent ref (0 for the root), name, data length v
 //	  (-1 for null data), data, czxid v, ctime v, flags (bit 0: extension,
@@ -94,6 +96,7 @@ func (t *Tree) BeginSnapshot() (*Snapshot, error) {
 	b = binary.AppendVarint(b, s.zxid)
 	b = binary.LittleEndian.AppendUint64(b, s.digest)
 	b = binary.AppendUvarint(b, uint64(s.nodes))
+	b = binary.AppendUvarint(b, uint64(s.bound))
 	c := t.acls
 	var live []aclHandle
 	for h := range c.lists {
@@ -382,8 +385,8 @@ func (d *snapReader) string(what string) string {
 
 // loadRec is one node record while loading.
 type loadRec struct {
-	name    string
-	data    []byte // nil for null data
+	buf     *byte // the node's buffer (name and data), as node.buf
+	dataLen int32
 	parent  nodeRef
 	czxid   int64
 	ctime   int64
@@ -420,6 +423,11 @@ func LoadSnapshot(r ByteReader) (*Tree, SnapshotInfo, error) {
 		return nil, info, d.err
 	}
 	info.Nodes = int(nodes)
+	bound := d.uvarint()
+	if bound > 1<<32 || bound < nodes {
+		d.fail("id bound %d out of range", bound)
+		return nil, info, d.err
+	}
 	nACL := d.length(maxSnapACLs, "ACL table")
 	acls := make(map[uint64][]proto.ACL, min(nACL, 1<<10))
 	for i := 0; i < nACL && d.err == nil; i++ {
@@ -443,7 +451,8 @@ func LoadSnapshot(r ByteReader) (*Tree, SnapshotInfo, error) {
 
 	// Records, and where each id of the image landed among them.
 	recs := make([]loadRec, 0, min(info.Nodes, 1<<20))
-	byID := make(map[uint64]int32, min(info.Nodes, 1<<20))
+	ids := newIDMap(bound, info.Nodes)
+	var name []byte
 	ended := false
 	for d.err == nil {
 		tag := d.byte()
@@ -470,16 +479,33 @@ func LoadSnapshot(r ByteReader) (*Tree, SnapshotInfo, error) {
 			d.fail("parent reference %d out of range", parent)
 		}
 		rec.parent = nodeRef(parent)
-		rec.name = d.string("name")
+		nameLen := d.length(maxSnapString, "name")
+		name = append(name[:0], make([]byte, nameLen)...)
+		d.full(name)
 		dl := d.varint()
 		if dl < -1 || dl > maxSnapData {
 			d.fail("data length %d out of range", dl)
 			break
 		}
-		if dl >= 0 {
-			rec.data = make([]byte, dl)
-			d.full(rec.data)
+		if d.err != nil {
+			break
 		}
+		if id >= bound {
+			d.err = &SnapshotError{Offset: at, Reason: fmt.Sprintf("node id %d is beyond the id bound %d", id, bound)}
+			break
+		}
+		if (rec.parent == noNode) != (nameLen == 0) || bytes.ContainsAny(name, "/\x00") {
+			d.err = &SnapshotError{Offset: at, Reason: fmt.Sprintf("node id %d has an invalid name %q", id, name)}
+			break
+		}
+		// The node's buffer as setBuf lays it out, filled in place.
+		var pre [binary.MaxVarintLen64]byte
+		k := binary.PutUvarint(pre[:], uint64(nameLen))
+		buf := make([]byte, k+nameLen+max(int(dl), 0))
+		copy(buf[k:], name)
+		copy(buf, pre[:k])
+		d.full(buf[k+nameLen:])
+		rec.buf, rec.dataLen = unsafe.SliceData(buf), int32(dl)
 		rec.czxid = d.varint()
 		rec.ctime = d.varint()
 		flags := d.byte()
@@ -503,16 +529,11 @@ func LoadSnapshot(r ByteReader) (*Tree, SnapshotInfo, error) {
 			d.fail("node id %d refers to ACL handle %d, which the table does not hold", id, rec.acl)
 			break
 		}
-		if _, dup := byID[id]; dup {
+		if !ids.put(id, int32(len(recs))) {
 			d.err = &SnapshotError{Offset: at, Reason: fmt.Sprintf("node id %d appears twice", id)}
 			break
 		}
-		if (rec.parent == noNode) != (rec.name == "") || strings.ContainsAny(rec.name, "/\x00") {
-			d.err = &SnapshotError{Offset: at, Reason: fmt.Sprintf("node id %d has an invalid name %q", id, rec.name)}
-			break
-		}
 		rec.first, rec.sibling = -1, -1
-		byID[id] = int32(len(recs))
 		recs = append(recs, rec)
 	}
 	if d.err == nil && ended {
@@ -526,7 +547,7 @@ func LoadSnapshot(r ByteReader) (*Tree, SnapshotInfo, error) {
 	if len(recs) != info.Nodes {
 		return nil, info, &SnapshotError{Offset: d.off, Reason: fmt.Sprintf("header announces %d nodes, the stream holds %d", info.Nodes, len(recs))}
 	}
-	t, err := buildTree(recs, byID, acls, d.off)
+	t, err := buildTree(recs, ids, acls, d.off)
 	if err != nil {
 		return nil, info, err
 	}
@@ -539,7 +560,7 @@ func LoadSnapshot(r ByteReader) (*Tree, SnapshotInfo, error) {
 }
 
 // buildTree links the records into a tree, parents before children.
-func buildTree(recs []loadRec, byID map[uint64]int32, lists map[uint64][]proto.ACL, off int64) (*Tree, error) {
+func buildTree(recs []loadRec, ids *idMap, lists map[uint64][]proto.ACL, off int64) (*Tree, error) {
 	bad := func(format string, args ...any) error {
 		return &SnapshotError{Offset: off, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -553,12 +574,12 @@ func buildTree(recs []loadRec, byID map[uint64]int32, lists map[uint64][]proto.A
 			root = int32(i)
 			continue
 		}
-		p, ok := byID[uint64(r.parent-1)]
+		p, ok := ids.get(uint64(r.parent - 1))
 		if !ok {
-			return nil, bad("node %q names a parent id %d that is not in the snapshot", r.name, r.parent-1)
+			return nil, bad("node id %d has a parent id %d that is not in the snapshot", i, r.parent-1)
 		}
 		if !recs[p].kids {
-			return nil, bad("node %q has a parent without a children record", r.name)
+			return nil, bad("node id %d has a parent without a children record", i)
 		}
 		r.sibling = recs[p].first
 		recs[p].first = int32(i)
@@ -568,7 +589,7 @@ func buildTree(recs []loadRec, byID map[uint64]int32, lists map[uint64][]proto.A
 	}
 
 	t := &Tree{
-		nodes:      newIndex(),
+		nodes:      newIndex(len(recs)),
 		acls:       newACLCache(),
 		ephemerals: make(map[int64]map[*node]struct{}),
 		reapable:   make(map[*node]struct{}),
@@ -593,6 +614,7 @@ func buildTree(recs []loadRec, byID map[uint64]int32, lists map[uint64][]proto.A
 		}
 		q := queue[head]
 		r := &recs[q.rec]
+		nm := (&node{buf: r.buf}).name()
 		var path string
 		var p *node
 		ref := noNode
@@ -600,14 +622,14 @@ func buildTree(recs []loadRec, byID map[uint64]int32, lists map[uint64][]proto.A
 			path = RootPath
 		} else {
 			p = t.nodes.arena.at(q.parent)
-			path = childPath(orRoot(p.kids().path()), r.name)
+			path = childPath(orRoot(p.kids().path()), nm)
 			ref = refOf(q.parent)
 			if t.nodes.get(path) != nil {
 				return nil, bad("node %s appears twice", path)
 			}
 		}
-		id, n := t.nodes.insert(path, ref, r.name, r.data)
-		r.data = nil
+		id, n := t.nodes.insertBuf(path, ref, r.buf, r.dataLen)
+		r.buf = nil
 		n.czxid, n.ctime = r.czxid, r.ctime
 		h := handles[r.acl]
 		t.acls.refs[h]++
@@ -636,7 +658,7 @@ func buildTree(recs []loadRec, byID map[uint64]int32, lists map[uint64][]proto.A
 		case ownerContainer, ownerTTL:
 			t.reapable[n] = struct{}{}
 		}
-		if parent := Parent(path); r.name == quotaLimitNode && strings.HasPrefix(parent, QuotaPath) {
+		if parent := Parent(path); nm == quotaLimitNode && strings.HasPrefix(parent, QuotaPath) {
 			t.quotas[strings.TrimPrefix(parent, QuotaPath)] = struct{}{}
 		}
 		placed++
@@ -651,6 +673,51 @@ func buildTree(recs []loadRec, byID map[uint64]int32, lists map[uint64][]proto.A
 		t.acls.release(h) // drop the reference interning took
 	}
 	return t, nil
+}
+
+// idMap maps the ids of an image to record indexes: a slice when the id
+// space is not much larger than the node count, else a map.
+type idMap struct {
+	dense  []int32 // -1 for none
+	sparse map[uint64]int32
+}
+
+func newIDMap(bound uint64, nodes int) *idMap {
+	if bound <= 8*uint64(nodes)+1<<16 {
+		d := make([]int32, bound)
+		for i := range d {
+			d[i] = -1
+		}
+		return &idMap{dense: d}
+	}
+	return &idMap{sparse: make(map[uint64]int32, min(nodes, 1<<20))}
+}
+
+// put records id at index i; false if id is already present.
+func (m *idMap) put(id uint64, i int32) bool {
+	if m.dense != nil {
+		if m.dense[id] >= 0 {
+			return false
+		}
+		m.dense[id] = i
+		return true
+	}
+	if _, ok := m.sparse[id]; ok {
+		return false
+	}
+	m.sparse[id] = i
+	return true
+}
+
+func (m *idMap) get(id uint64) (int32, bool) {
+	if m.dense != nil {
+		if id >= uint64(len(m.dense)) || m.dense[id] < 0 {
+			return 0, false
+		}
+		return m.dense[id], true
+	}
+	i, ok := m.sparse[id]
+	return i, ok
 }
 
 // orRoot maps the root's children-record path ("") back to "/".

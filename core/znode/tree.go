@@ -475,7 +475,7 @@ var emptyData = []byte{}
 // in ZooKeeper (whose constructor sets that ACL with version -1), aversion -1.
 func NewTree() *Tree {
 	t := &Tree{
-		nodes:      newIndex(),
+		nodes:      newIndex(0),
 		acls:       newACLCache(),
 		ephemerals: make(map[int64]map[*node]struct{}),
 		reapable:   make(map[*node]struct{}),
