@@ -439,7 +439,7 @@ func (s *Server) mntrCmd(r *replica.Replica) any {
 	ws := r.Watches().Stats()
 	st := &s.stats
 	open, maxFD := fdCounts()
-	return kvList{
+	kvs := kvList{
 		{"zk_version", v.Version},
 		{"zk_server_state", v.Mode},
 		{"zk_ephemerals_count", r.Tree().EphemeralCount()},
@@ -468,6 +468,24 @@ func (s *Server) mntrCmd(r *replica.Replica) any {
 		{"zk_digest", fmt.Sprintf("%d", r.Tree().Digest())},
 		{"warren_heap_live_bytes", heapLiveBytes()},
 	}
+	if sn := s.snaps; sn != nil {
+		kvs = append(kvs,
+			kv{"warren_snapshots_taken", sn.taken},
+			kv{"warren_snapshots_failed", sn.failed},
+			kv{"warren_last_snapshot_zxid", fmt.Sprintf("0x%x", sn.last.meta.Zxid)},
+			kv{"warren_last_snapshot_ms", sn.lastMs},
+			kv{"warren_last_snapshot_bytes", sn.lastBytes},
+			kv{"warren_snapshot_in_progress", boolInt(sn.busy)},
+			kv{"warren_txns_since_snapshot", sn.since})
+	}
+	return kvs
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // heapLiveBytes is the Go heap marked live by the last garbage collection:

@@ -20,6 +20,7 @@ import (
 	"github.com/warrenhq/warren/core/config"
 	"github.com/warrenhq/warren/core/replica"
 	"github.com/warrenhq/warren/core/snapfile"
+	"github.com/warrenhq/warren/internal/testutil"
 	"github.com/warrenhq/warren/internal/vfs"
 )
 
@@ -69,6 +70,10 @@ func TestBackgroundSnapshotsAndRecovery(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return len(snapshotsIn(t, dir)) >= 3 }, 10*time.Second, 20*time.Millisecond,
 		"snapCount=40 over 400 transactions takes several snapshots")
+	mntr, err := testutil.FourLetter(ts.addr, "mntr")
+	require.NoError(t, err)
+	assert.Regexp(t, `warren_snapshots_taken\t[1-9][0-9]*\n`, mntr)
+	assert.Contains(t, mntr, "warren_snapshots_failed\t0\n")
 	_, st, err := c.Get("/n299")
 	require.NoError(t, err)
 	last := st.Mzxid
