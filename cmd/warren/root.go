@@ -82,6 +82,6 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.AddCommand(a.serverCommand(), a.statusCommand(), a.versionCommand(), bench.Command())
+	root.AddCommand(a.serverCommand(), a.statusCommand(), a.snapshotCommand(), a.versionCommand(), bench.Command())
 	return root
 }
