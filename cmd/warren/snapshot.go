@@ -154,12 +154,12 @@ func (a *app) runSnapshotInspect(path string, dirs dataDirOptions, asJSON bool) 
 	fmt.Fprintf(a.stdout, "Data directory:  %s\n", describeDirs(cfg))
 	writeStateSummary(a.stdout, st)
 	if st.Snapshot != "" {
-		fmt.Fprintf(a.stdout, "From snapshot:   %s (zxid 0x%x; %d snapshot files in the directory)\n", st.Snapshot, st.SnapshotZxid, st.Snapshots)
+		fmt.Fprintf(a.stdout, "From snapshot:   %s (zxid 0x%x; %s in the directory)\n", st.Snapshot, st.SnapshotZxid, plural(st.Snapshots, "snapshot file"))
 	} else {
 		fmt.Fprintf(a.stdout, "From snapshot:   none (the log starts at the first transaction)\n")
 	}
 	if st.LogLastZxid != 0 {
-		fmt.Fprintf(a.stdout, "Transaction log: zxid 0x%x to 0x%x, %d records replayed after the snapshot\n", st.LogFirstZxid, st.LogLastZxid, st.LogReplayed)
+		fmt.Fprintf(a.stdout, "Transaction log: zxid 0x%x to 0x%x, %s replayed after the snapshot\n", st.LogFirstZxid, st.LogLastZxid, plural(st.LogReplayed, "record"))
 	} else {
 		fmt.Fprintf(a.stdout, "Transaction log: empty\n")
 	}
@@ -226,6 +226,14 @@ func writeStateSummary(w io.Writer, st serve.State) {
 	fmt.Fprintf(w, "Nodes:           %d\n", st.Nodes)
 	fmt.Fprintf(w, "Sessions:        %d\n", st.Sessions)
 	fmt.Fprintf(w, "Digest:          0x%016x (%d as the hash command prints it)\n", st.Digest, st.Digest)
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }
 
 func writeStateJSON(w io.Writer, st serve.State) error {
@@ -579,8 +587,8 @@ func (a *app) runSnapshotRestore(stdin io.Reader, file string, dirs dataDirOptio
 	if st.Sessions > 0 {
 		fmt.Fprintf(a.stdout, "Note: session passwords derive from the data directory's session.secret, which is\n"+
 			"new unless you copied the original server's into %s before restoring. With a new\n"+
-			"one, clients cannot resume the %d sessions in the snapshot: they expire after their\n"+
-			"timeout once the server runs, and their ephemeral nodes go with them.\n", cfg.DataDir, st.Sessions)
+			"one, clients cannot resume the %s in the snapshot: they expire after their\n"+
+			"timeout once the server runs, and their ephemeral nodes go with them.\n", cfg.DataDir, plural(st.Sessions, "session"))
 	}
 	return nil
 }
