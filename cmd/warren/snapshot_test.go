@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -239,15 +240,18 @@ func TestSnapshotBackupAndRestore(t *testing.T) {
 	assert.Contains(t, r.stdout, "Data directory:  "+srcDir+"\n")
 	assert.Regexp(t, `Transaction log: zxid 0x1 to 0x[0-9a-f]+, [1-9][0-9]* records? replayed after the snapshot\n`, r.stdout)
 
-	// a damaged copy of the backup is reported with its name
+	// a damaged copy of the backup (header, a block, the trailer) is
+	// reported with its name
 	damaged := filepath.Join(t.TempDir(), "damaged.snap")
-	bad := bytes.Clone(saved)
-	bad[len(bad)/2] ^= 0x40
-	require.NoError(t, os.WriteFile(damaged, bad, 0o600))
-	r = runCLI(ctx, t, nil, nil, "snapshot", "inspect", damaged)
-	assert.Equal(t, exitFail, r.code)
-	assert.Contains(t, r.stderr, damaged)
-	assert.Empty(t, r.stdout)
+	for _, off := range []int{10, len(saved) / 2, len(saved) - 5} {
+		bad := bytes.Clone(saved)
+		bad[off] ^= 0x40
+		require.NoError(t, os.WriteFile(damaged, bad, 0o600))
+		r = runCLI(ctx, t, nil, nil, "snapshot", "inspect", damaged)
+		assert.Equal(t, exitFail, r.code, "flip at %d", off)
+		assert.Regexp(t, `corrupt snapshot `+regexp.QuoteMeta(damaged)+` at offset \d+`, r.stderr, "flip at %d", off)
+		assert.Empty(t, r.stdout)
+	}
 	// and never restored
 	r = runCLI(ctx, t, nil, nil, "snapshot", "restore", damaged, "--data-dir", filepath.Join(t.TempDir(), "d"))
 	assert.Equal(t, exitFail, r.code)
