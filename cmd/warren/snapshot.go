@@ -252,6 +252,7 @@ type saveOptions struct {
 	configPath string
 	server     string
 	commandURL string
+	auth       string // "user:password" for the Authorization header
 	timeout    time.Duration
 }
 
@@ -279,6 +280,7 @@ func (a *app) snapshotSaveCommand() *cobra.Command {
 	f.StringVar(&opts.server, "server", "", "host:port of the server's admin endpoint (port 2180 if omitted)")
 	f.StringVar(&opts.commandURL, "command-url", "", "admin.commandURL of the server (default from --config, else /commands)")
 	f.DurationVar(&opts.timeout, "timeout", opts.timeout, "give up if the snapshot has not arrived in full by then")
+	f.StringVar(&opts.auth, "auth", "", "user:password of a digest user with ALL on / (sent as 'Authorization: digest user:password'; default $WARREN_ADMIN_AUTH)")
 	cmd.MarkFlagsMutuallyExclusive("config", "server")
 	_ = cmd.MarkFlagFilename("config", "cfg", "conf", "properties")
 	return cmd
@@ -369,7 +371,11 @@ func (a *app) runSnapshotSave(ctx context.Context, file string, opts saveOptions
 		}
 	}()
 
-	ann, size, err := fetchSnapshot(ctx, url, opts.timeout, f)
+	auth := opts.auth
+	if auth == "" && a.env != nil {
+		auth = a.env("WARREN_ADMIN_AUTH")
+	}
+	ann, size, err := fetchSnapshot(ctx, url, auth, opts.timeout, f)
 	if err != nil {
 		return &exitError{code: exitFail, msg: name, err: err}
 	}
@@ -440,13 +446,16 @@ func (an announced) check(st serve.State) error {
 
 // fetchSnapshot streams the admin snapshot at url into w and returns what
 // the server announced in its headers and the bytes received.
-func fetchSnapshot(ctx context.Context, url string, timeout time.Duration, w io.Writer) (announced, int64, error) {
+func fetchSnapshot(ctx context.Context, url, auth string, timeout time.Duration, w io.Writer) (announced, int64, error) {
 	var ann announced
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return ann, 0, fmt.Errorf("request %s: %w", url, err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", "digest "+auth)
 	}
 	client := &http.Client{Transport: &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,

@@ -39,6 +39,7 @@ func startLive(t *testing.T, dir string) *liveServer {
 	cfg := config.Default()
 	cfg.DataDir, cfg.DataLogDir = dir, dir
 	cfg.ClientPort, cfg.Admin.ServerPort = 0, 0
+	cfg.Admin.RateLimiterIntervalMs = 0 // the test saves twice
 	cfg.TickTime = 100
 	cfg.SnapCount = 1_000_000 // only the admin command takes snapshots
 	srv, err := serve.New(cfg, zaptest.NewLogger(t))
@@ -398,4 +399,28 @@ func TestSnapshotURL(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 		})
 	}
+}
+
+// TestSnapshotSaveAuth: with an ACL on "/", save needs --auth (or
+// $WARREN_ADMIN_AUTH) with a digest user holding ALL there.
+func TestSnapshotSaveAuth(t *testing.T) {
+	ctx := context.Background()
+	src := startLive(t, t.TempDir())
+	c := connect(t, src.client)
+	require.NoError(t, c.AddAuth("digest", []byte("admin:pw")))
+	_, err := c.SetACL("/", zk.DigestACL(zk.PermAll, "admin", "pw"), -1)
+	require.NoError(t, err)
+	dir := t.TempDir()
+
+	r := runCLI(ctx, t, nil, nil, "snapshot", "save", filepath.Join(dir, "a.snap"), "--server", src.admin)
+	assert.Equal(t, exitFail, r.code)
+	assert.Contains(t, r.stderr, "403")
+	assert.NoFileExists(t, filepath.Join(dir, "a.snap"))
+
+	r = runCLI(ctx, t, nil, nil, "snapshot", "save", filepath.Join(dir, "b.snap"), "--server", src.admin, "--auth", "admin:pw")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.FileExists(t, filepath.Join(dir, "b.snap"))
+
+	r = runCLI(ctx, t, map[string]string{"WARREN_ADMIN_AUTH": "admin:pw"}, nil, "snapshot", "save", filepath.Join(dir, "c.snap"), "--server", src.admin)
+	require.Equal(t, exitOK, r.code, r.stderr)
 }

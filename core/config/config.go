@@ -158,6 +158,13 @@ type Admin struct {
 	ServerPort    int // 0 picks a free port (tests)
 	CommandURL    string
 	IdleTimeout   int // milliseconds
+	// SnapshotEnabled is admin.snapshot.enabled: whether the snapshot
+	// command (a full copy of the data) may be used (default true, as in
+	// ZooKeeper 3.9).
+	SnapshotEnabled bool
+	// RateLimiterIntervalMs is admin.rateLimiterIntervalInMS: at most one
+	// snapshot command per interval (default 300000, ZooKeeper's).
+	RateLimiterIntervalMs int
 }
 
 // Config is a Warren server's configuration. Times are in milliseconds.
@@ -250,6 +257,9 @@ func zooKeeperDefaults() *Config {
 			ServerPort:    DefaultAdminPort,
 			CommandURL:    DefaultCommandURL,
 			IdleTimeout:   DefaultAdminIdleTimeout,
+
+			SnapshotEnabled:       true,
+			RateLimiterIntervalMs: 300000,
 		},
 		JuteMaxBuffer:            DefaultJuteMaxBuffer,
 		GlobalOutstandingLimit:   DefaultGlobalOutstandingLimit,

@@ -211,8 +211,10 @@ var sysKeys = map[string]*spec{
 		p.cfg.Admin.CommandURL = e.value
 		return nil
 	}},
-	"admin.idleTimeout":      {set: intSetter(parseSysInt, 1, func(c *Config) *int { return &c.Admin.IdleTimeout })},
-	"globalOutstandingLimit": {set: intSetter(parseSysInt, 1, func(c *Config) *int { return &c.GlobalOutstandingLimit })},
+	"admin.snapshot.enabled":        {set: boolSetter(parseBool, func(c *Config) *bool { return &c.Admin.SnapshotEnabled })},
+	"admin.rateLimiterIntervalInMS": {set: intSetter(parseSysInt, 0, func(c *Config) *int { return &c.Admin.RateLimiterIntervalMs })},
+	"admin.idleTimeout":             {set: intSetter(parseSysInt, 1, func(c *Config) *int { return &c.Admin.IdleTimeout })},
+	"globalOutstandingLimit":        {set: intSetter(parseSysInt, 1, func(c *Config) *int { return &c.GlobalOutstandingLimit })},
 	"preAllocSize": {set: func(p *parser, e *entry) error {
 		n, err := parseDecode(e.value, 64)
 		if err != nil {
@@ -306,10 +308,8 @@ var sysKeys = map[string]*spec{
 	"admin.portUnification":                    {},
 	"admin.forceHttps":                         {},
 	"admin.needClientAuth":                     {},
-	"admin.snapshot.enabled":                   {},
 	"admin.snapshot.intervalInMS":              {check: checkSysInt},
 	"admin.restore.enabled":                    {},
-	"admin.rateLimiterIntervalInMS":            {check: checkSysInt},
 }
 
 // prefixSpec is a family of keys recognised by prefix.

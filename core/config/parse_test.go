@@ -57,7 +57,7 @@ func TestDefault(t *testing.T) {
 	assert.Equal(t, 60000, c.MaxSessionTimeout)
 	assert.Equal(t, []string{"*"}, c.FourLetterWhitelist, "embedded defaults bind loopback only and enable every word")
 	assert.Equal(t, Admin{EnableServer: true, ServerAddress: "127.0.0.1", ServerPort: 2180,
-		CommandURL: "/commands", IdleTimeout: 30000}, c.Admin)
+		CommandURL: "/commands", IdleTimeout: 30000, SnapshotEnabled: true, RateLimiterIntervalMs: 300000}, c.Admin)
 	assert.Equal(t, 0xfffff, c.JuteMaxBuffer)
 	assert.False(t, c.ExtendedTypesEnabled)
 	assert.False(t, c.SkipACL)
@@ -220,7 +220,7 @@ func TestSystemPropertiesWithOrWithoutPrefix(t *testing.T) {
 	assert.Equal(t, 1000, c.ContainerCheckIntervalMs)
 	assert.Equal(t, 5, c.ContainerMaxPerMinute)
 	assert.Equal(t, 7, c.ContainerMaxNeverUsedIntervalMs)
-	assert.Equal(t, Admin{EnableServer: true, ServerAddress: "::1", ServerPort: 9990, CommandURL: "/cmd", IdleTimeout: 5000}, c.Admin)
+	assert.Equal(t, Admin{EnableServer: true, ServerAddress: "::1", ServerPort: 9990, CommandURL: "/cmd", IdleTimeout: 5000, SnapshotEnabled: true, RateLimiterIntervalMs: 300000}, c.Admin)
 	assert.Equal(t, "super:x", c.SuperDigest)
 	assert.True(t, c.ReadOnlyMode)
 }

@@ -167,7 +167,7 @@ func TestMissingSnapshotsWithPurgedLogRefuse(t *testing.T) {
 
 func TestAdminSnapshotStreamsAConsistentSnapshot(t *testing.T) {
 	dir := t.TempDir()
-	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir }
+	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir; c.Admin.RateLimiterIntervalMs = 0 }
 	ts := startServer(t, inDir)
 	c, _ := dial(t, ts.addr, 5*time.Second)
 	for i := 0; i < 50; i++ {
@@ -208,7 +208,7 @@ func TestAdminSnapshotStreamsAConsistentSnapshot(t *testing.T) {
 
 func TestInspectAndRestore(t *testing.T) {
 	dir := t.TempDir()
-	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir; c.SnapCount = 25 }
+	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir; c.SnapCount = 25; c.Admin.RateLimiterIntervalMs = 0 }
 	ts := startServer(t, inDir)
 	c, _ := dial(t, ts.addr, 5*time.Second)
 	for i := 0; i < 60; i++ {
@@ -267,4 +267,37 @@ func TestInspectAndRestore(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 65, after.Nodes)
 	assert.Equal(t, got.Zxid+3, after.Zxid, "a session, a create and the session's close after the snapshot")
+}
+
+// TestAdminSnapshotGuards: like ZooKeeper 3.9's snapshot command, Warren's
+// needs ALL on "/" (digest credentials in an Authorization header), is
+// rate limited, and can be disabled.
+func TestAdminSnapshotGuards(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.Admin.RateLimiterIntervalMs = 60000 })
+	c, _ := dial(t, ts.addr, 5*time.Second)
+	require.NoError(t, c.AddAuth("digest", []byte("admin:secret")))
+	_, err := c.SetACL("/", zk.DigestACL(zk.PermAll, "admin", "secret"), -1)
+	require.NoError(t, err)
+	get := func(auth string) int {
+		req, err := http.NewRequest(http.MethodGet, "http://"+ts.admin+"/commands/snapshot", nil)
+		require.NoError(t, err)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusForbidden, get(""))
+	assert.Equal(t, http.StatusForbidden, get("digest admin:wrong"))
+	assert.Equal(t, http.StatusOK, get("digest admin:secret"))
+	assert.Equal(t, http.StatusTooManyRequests, get("digest admin:secret"), "one per interval")
+
+	off := startServer(t, func(c *config.Config) { c.Admin.SnapshotEnabled = false })
+	resp, err := http.Get("http://" + off.admin + "/commands/snapshot")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 }

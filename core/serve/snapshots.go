@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/warrenhq/warren/core/acl"
+	"github.com/warrenhq/warren/core/proto"
 	"github.com/warrenhq/warren/core/replica"
 	"github.com/warrenhq/warren/core/snapfile"
 	"github.com/warrenhq/warren/core/txnlog"
@@ -82,6 +86,8 @@ type snapshotter struct {
 	credits int         // chunks the loop may produce before the writer asks
 	free    chan []byte // spent chunk buffers, for reuse
 	waiters []snapWaiter
+	// lastAdmin is when the admin snapshot command last ran (rate limit).
+	lastAdmin time.Time
 	last    snapResult // the last completed snapshot
 	running sync.WaitGroup
 
@@ -355,6 +361,26 @@ func (st *storage) purge(retain int) error {
 // (ZooKeeper 3.9's `snapshot`): `warren snapshot save` uses it.
 const snapshotCommand = "snapshot"
 
+// adminIDs are the ids an admin request authenticates as: its address
+// (ip scheme) and the digest users of its Authorization headers
+// ("digest user:password", ZooKeeper 3.9's form).
+func adminIDs(req *http.Request, superDigest string) []proto.Id {
+	var ids []proto.Id
+	if host, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
+		ids = append(ids, acl.IPID(host))
+	}
+	for _, h := range req.Header.Values("Authorization") {
+		scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
+		if !ok || scheme != "digest" {
+			continue
+		}
+		if got, code := acl.Authenticate(acl.SchemeDigest, []byte(strings.TrimSpace(cred)), superDigest); code == proto.OK {
+			ids = append(ids, got...)
+		}
+	}
+	return ids
+}
+
 // serveSnapshot answers the admin `snapshot` command with a snapshot file
 // that holds at least every transaction applied when the request arrived:
 // the newest one if it already does, else one taken for the request.
@@ -363,9 +389,41 @@ func (s *Server) serveSnapshot(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"command": snapshotCommand, "error": "this server keeps no snapshots"})
 		return
 	}
+	fail := func(code int, msg string) {
+		writeJSON(w, code, map[string]any{"command": snapshotCommand, "error": msg})
+	}
+	if !s.cfg.Admin.SnapshotEnabled {
+		fail(http.StatusServiceUnavailable, "the snapshot command is disabled (admin.snapshot.enabled=false)")
+		return
+	}
+	ids := adminIDs(req, s.cfg.SuperDigest)
 	ch := make(chan snapResult, 1)
-	if !s.call(req.Context(), func(r *replica.Replica) { s.snaps.request(r, ch) }) {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"command": snapshotCommand, "error": "server is shutting down"})
+	var denied, limited bool
+	if !s.call(req.Context(), func(r *replica.Replica) {
+		// As in ZooKeeper 3.9: the caller needs ALL on "/", and one
+		// snapshot per admin.rateLimiterIntervalInMS.
+		m, _ := r.Tree().Meta("/")
+		if !s.cfg.SkipACL && !acl.Check(m.ACL, proto.PermAll, ids) {
+			denied = true
+			return
+		}
+		now := time.Now()
+		if iv := time.Duration(s.cfg.Admin.RateLimiterIntervalMs) * time.Millisecond; iv > 0 && !s.snaps.lastAdmin.IsZero() && now.Sub(s.snaps.lastAdmin) < iv {
+			limited = true
+			return
+		}
+		s.snaps.lastAdmin = now
+		s.snaps.request(r, ch)
+	}) {
+		fail(http.StatusServiceUnavailable, "server is shutting down")
+		return
+	}
+	switch {
+	case denied:
+		fail(http.StatusForbidden, "the snapshot command needs ALL permission on / (send 'Authorization: digest user:password')")
+		return
+	case limited:
+		fail(http.StatusTooManyRequests, fmt.Sprintf("at most one snapshot per %d ms (admin.rateLimiterIntervalInMS)", s.cfg.Admin.RateLimiterIntervalMs))
 		return
 	}
 	var res snapResult
