@@ -208,7 +208,11 @@ func TestAdminSnapshotStreamsAConsistentSnapshot(t *testing.T) {
 
 func TestInspectAndRestore(t *testing.T) {
 	dir := t.TempDir()
-	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir; c.SnapCount = 25; c.Admin.RateLimiterIntervalMs = 0 }
+	inDir := func(c *config.Config) {
+		c.DataDir, c.DataLogDir = dir, dir
+		c.SnapCount = 25
+		c.Admin.RateLimiterIntervalMs = 0
+	}
 	ts := startServer(t, inDir)
 	c, _ := dial(t, ts.addr, 5*time.Second)
 	for i := 0; i < 60; i++ {

@@ -88,8 +88,8 @@ type snapshotter struct {
 	waiters []snapWaiter
 	// lastAdmin is when the admin snapshot command last ran (rate limit).
 	lastAdmin time.Time
-	last    snapResult // the last completed snapshot
-	running sync.WaitGroup
+	last      snapResult // the last completed snapshot
+	running   sync.WaitGroup
 
 	// Counters for mntr (read on the loop goroutine).
 	taken     int64
