@@ -1,5 +1,5 @@
 // Command warren is the Warren binary: a ZooKeeper-compatible coordination
-// server and the tools around it, as subcommands (server, status, version).
+// server and the tools around it, as subcommands (server, status, version, bench, snapshot).
 //
 // Exit codes: 0 success; 1 failure (including `warren status` finding no
 // server, as zkServer.sh status does); 2 invalid configuration or usage
