@@ -16,7 +16,18 @@
 #      bytes; then ZooKeeper's heap after a full GC (jcmd), Warren's heap
 #      figures from mntr (any *heap* key), and both resident set sizes;
 #   4. startup: exec to the first "imok" answer to ruok, STARTUP_RUNS times
-#      on a fresh data directory, median.
+#      on a fresh data directory, median;
+#   5. recovery: a data directory holding POPULATE znodes of VALUE bytes,
+#      written through the client with each server's default snapCount
+#      (the memory step's, when it ran; else populated afresh), the server
+#      stopped with SIGTERM; then RECOVERY_RUNS times: exec of the server on
+#      that directory to the first successful getData of the last znode
+#      populated (`warren bench --wait-get`: a fresh session every 10 ms),
+#      median and range, and the directory's size on disk.
+#
+# BENCH_STEPS picks the steps run after step 1 (default all of "throughput
+# memory startup recovery"); a run without all of them is a partial run:
+# its report goes to $BENCH_PARTIAL_OUT, never to $BENCH_OUT.
 #
 # docs/benchmarks.md is written only when every step succeeded for both
 # servers and both persisted their writes (a server whose dataDir is still
@@ -28,6 +39,8 @@
 # Settings (environment): BENCH_ROUNDS (3), BENCH_DURATION (10s),
 # BENCH_WARMUP (2s), BENCH_CONNS (4), BENCH_INFLIGHT (16), BENCH_VALUE (100),
 # BENCH_KEYS (1000), BENCH_POPULATE (1000000), BENCH_STARTUP_RUNS (7),
+# BENCH_RECOVERY_RUNS (5), BENCH_RECOVERY_TIMEOUT (120, seconds a restarted
+# server has to answer), BENCH_STEPS ("throughput memory startup recovery"),
 # BENCH_SERVERS ("zookeeper warren"), ZK_HEAP_MB (1000, the heap
 # ZooKeeper's own zkServer.sh gives it), BENCH_WORKLOADS
 # ("create set get mixed"), BENCH_DIR (parent of the scratch directory:
@@ -46,6 +59,10 @@ VALUE=${BENCH_VALUE:-100}
 KEYS=${BENCH_KEYS:-1000}
 POPULATE=${BENCH_POPULATE:-1000000}
 STARTUP_RUNS=${BENCH_STARTUP_RUNS:-7}
+RECOVERY_RUNS=${BENCH_RECOVERY_RUNS:-5}
+RECOVERY_TIMEOUT=${BENCH_RECOVERY_TIMEOUT:-120}
+ALL_STEPS="throughput memory startup recovery"
+STEPS=${BENCH_STEPS-$ALL_STEPS}
 SERVERS=${BENCH_SERVERS:-zookeeper zookeeper-nosync warren}
 # The memory and startup runs skip zookeeper-nosync: fsync changes neither.
 MEM_SERVERS=$(printf "%s\n" $SERVERS | grep -vx zookeeper-nosync | tr "\n" " ")
@@ -60,6 +77,15 @@ ZK_CP="/etc/zookeeper/conf:/usr/share/java/*"
 
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
+
+# has_step STEP: is STEP among the steps asked for?
+has_step() { [[ " $STEPS " == *" $1 "* ]]; }
+for step in $STEPS; do
+	[[ " $ALL_STEPS " == *" $step "* ]] || die "unknown step \"$step\" in BENCH_STEPS (known: $ALL_STEPS)"
+done
+for n in "$RECOVERY_RUNS" "$RECOVERY_TIMEOUT" "$POPULATE"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_RECOVERY_RUNS, BENCH_RECOVERY_TIMEOUT and BENCH_POPULATE must be positive integers (got \"$n\")"
+done
 
 # ---------------------------------------------------------------- tools
 
@@ -84,6 +110,8 @@ command -v jcmd >/dev/null 2>&1 || install_pkgs default-jdk-headless
 	die "the client ${CLIENT[*]} is missing: run make build (make bench does)"
 "${CLIENT[@]}" --help >/dev/null 2>&1 ||
 	die "${CLIENT[*]} does not run (is the bench command registered in cmd/warren?)"
+! has_step recovery || "${CLIENT[@]}" --help 2>&1 | grep -q -- --wait-get ||
+	die "${CLIENT[*]} has no --wait-get, which the recovery step needs: run make build (make bench does)"
 
 mkdir -p "${BENCH_DIR:-/var/tmp}"
 WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/warren-bench.XXXXXX")
@@ -191,15 +219,24 @@ start_server() {
 	return 1
 }
 
+# stop_server KIND [GRACE] sends SIGTERM, waits up to GRACE seconds (10)
+# for the server to exit, then SIGKILLs it; STOP_KILLED says whether it had
+# to.
+STOP_KILLED=
 stop_server() {
-	local kind=$1 pid=${PID[$1]:-} i
+	local kind=$1 pid=${PID[$1]:-} grace=${2:-10} i
+	STOP_KILLED=
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null || true
-	for i in $(seq 1 100); do
+	for i in $(seq 1 $((grace * 10))); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -9 "$pid" 2>/dev/null || true
+	if kill -0 "$pid" 2>/dev/null; then
+		STOP_KILLED=1
+		log "$kind did not exit within $grace s of SIGTERM: SIGKILL"
+		kill -9 "$pid" 2>/dev/null || true
+	fi
 	wait "$pid" 2>/dev/null || true
 	unset "PID[$kind]"
 }
@@ -217,6 +254,46 @@ client() {
 fail() {
 	[ -n "${FAILED[$1]:-}" ] || FAILED[$1]=$2
 	log "$1 FAILED: $2"
+}
+
+# dir_kb DIR prints DIR's size on disk in KiB.
+dir_kb() { du -sk "$1" | awk '{print $1}'; }
+
+# quiesce DIR waits until DIR's size on disk stays put for a second (at
+# most 120 s): the background snapshot a populate may have started is done.
+quiesce() {
+	local a b i
+	a=$(dir_kb "$1")
+	for i in $(seq 1 120); do
+		sleep 1
+		b=$(dir_kb "$1")
+		[ "$a" != "$b" ] || return 0
+		a=$b
+	done
+	log "$1 still growing after 120 s; stopping its server anyway"
+}
+
+# recovery_stop KIND NAME POPULATE_JSON ends a populate meant for the
+# recovery step: it lets a background snapshot finish, notes the server's
+# last zxid (srvr), stops it with SIGTERM (SIGKILL only after 120 s) and
+# records which directory and populate result the recovery runs use.
+recovery_stop() {
+	local kind=$1 name=$2 pop=$3
+	quiesce "$WORK/$name/data"
+	ask "${PORT[$kind]}" srvr | awk '/^Zxid:/ {print $2}' >"$RES/recovery-$kind-zxid"
+	stop_server "$kind" 120
+	if [ -n "$STOP_KILLED" ]; then echo "SIGKILL (no exit within 120 s of SIGTERM)"; else echo SIGTERM; fi >"$RES/recovery-$kind-stop"
+	echo "$name $pop" >"$RES/recovery-$kind-source"
+}
+
+# newest_snapshot DIR prints the zxid (decimal) and path of the newest
+# complete snapshot.<hex zxid> file under DIR (both servers name them so).
+newest_snapshot() {
+	local f z
+	find "$1" -type f -name 'snapshot.*' ! -name '*.tmp' | while read -r f; do
+		z=${f##*.}
+		[[ $z =~ ^[0-9a-fA-F]+$ ]] && echo "$((16#$z)) $f"
+	done | sort -n | tail -n 1
 }
 
 # ---------------------------------------------------------------- 1. machine
@@ -241,38 +318,40 @@ log "fsync latency ${FSYNC_US} µs per 4 KiB write (dd oflag=dsync)"
 
 # ---------------------------------------------------------------- 2. throughput
 
-for kind in $SERVERS; do
-	start_server "$kind" "$kind-throughput" || fail "$kind" "cannot start the server; its throughput runs are skipped"
-done
-order=($SERVERS)
-for round in $(seq 1 "$ROUNDS"); do
-	for wl in $WORKLOADS; do
-		for kind in "${order[@]}"; do
-			[ -z "${FAILED[$kind]:-}" ] || continue
-			log "round $round/$ROUNDS: $wl against $kind"
-			if ! client "$kind" "$RES/$wl-$kind-$round.json" --workload "$wl" --duration "$DURATION" \
-				--warmup "$WARMUP" --keys "$KEYS"; then
-				fail "$kind" "$wl run failed: $(tail -n 3 "$RES/$wl-$kind-$round.json.err" | tr '\n' ' ')"
-				continue
-			fi
-			errs=$(jq .errors "$RES/$wl-$kind-$round.json")
-			[ "$errs" = 0 ] || fail "$kind" "$wl run had $errs error replies: $(jq -r .first_error "$RES/$wl-$kind-$round.json")"
-		done
+if has_step throughput; then
+	for kind in $SERVERS; do
+		start_server "$kind" "$kind-throughput" || fail "$kind" "cannot start the server; its throughput runs are skipped"
 	done
-	# Alternate which server goes first.
-	order=($(printf '%s\n' "${order[@]}" | tac))
-done
-# A server that acknowledged thousands of writes without writing a byte to
-# its dataDir does not persist them: its figures are no match for
-# ZooKeeper's fsynced ones, whatever they are.
-for kind in $SERVERS; do
-	[ -z "${FAILED[$kind]:-}" ] || continue
-	if [ -z "$(find "$WORK/$kind-throughput/data" -type f -size +0 -print -quit 2>/dev/null)" ]; then
-		NOT_DURABLE[$kind]=1
-		log "$kind wrote nothing under its dataDir: it does not persist yet; the report says so and adds ZooKeeper without fsync as a baseline"
-	fi
-done
-for kind in $SERVERS; do stop_server "$kind"; done
+	order=($SERVERS)
+	for round in $(seq 1 "$ROUNDS"); do
+		for wl in $WORKLOADS; do
+			for kind in "${order[@]}"; do
+				[ -z "${FAILED[$kind]:-}" ] || continue
+				log "round $round/$ROUNDS: $wl against $kind"
+				if ! client "$kind" "$RES/$wl-$kind-$round.json" --workload "$wl" --duration "$DURATION" \
+					--warmup "$WARMUP" --keys "$KEYS"; then
+					fail "$kind" "$wl run failed: $(tail -n 3 "$RES/$wl-$kind-$round.json.err" | tr '\n' ' ')"
+					continue
+				fi
+				errs=$(jq .errors "$RES/$wl-$kind-$round.json")
+				[ "$errs" = 0 ] || fail "$kind" "$wl run had $errs error replies: $(jq -r .first_error "$RES/$wl-$kind-$round.json")"
+			done
+		done
+		# Alternate which server goes first.
+		order=($(printf '%s\n' "${order[@]}" | tac))
+	done
+	# A server that acknowledged thousands of writes without writing a byte to
+	# its dataDir does not persist them: its figures are no match for
+	# ZooKeeper's fsynced ones, whatever they are.
+	for kind in $SERVERS; do
+		[ -z "${FAILED[$kind]:-}" ] || continue
+		if [ -z "$(find "$WORK/$kind-throughput/data" -type f -size +0 -print -quit 2>/dev/null)" ]; then
+			NOT_DURABLE[$kind]=1
+			log "$kind wrote nothing under its dataDir: it does not persist yet; the report says so and adds ZooKeeper without fsync as a baseline"
+		fi
+	done
+	for kind in $SERVERS; do stop_server "$kind"; done
+fi
 
 # ---------------------------------------------------------------- 3. memory
 
@@ -285,57 +364,140 @@ mntr_heap() { # Warren's mntr lines mentioning heap (bytes shown in MiB)
 	ask "$1" mntr | awk 'tolower($1) ~ /heap/ {if ($1 ~ /bytes$/) printf "%.0f MiB (%s) ", $2/1048576, $1; else printf "%s=%s ", $1, $2}'
 }
 
-for kind in $MEM_SERVERS; do
-	[ -z "${FAILED[$kind]:-}" ] || continue
-	start_server "$kind" "$kind-memory" || { fail "$kind" "cannot start the server for the memory run"; continue; }
-	pid=${PID[$kind]}
-	if [ "$kind" = zookeeper ]; then echo "$(heap_used_kb "$pid")" >"$RES/mem-$kind-heap-empty"; else mntr_heap "${PORT[$kind]}" >"$RES/mem-$kind-heap-empty"; fi
-	rss_kb "$pid" >"$RES/mem-$kind-rss-empty"
-	log "populating $kind with $POPULATE znodes"
-	if ! client "$kind" "$RES/populate-$kind.json" --workload populate --count "$POPULATE" --keep; then
-		fail "$kind" "populate failed: $(tail -n 3 "$RES/populate-$kind.json.err" | tr '\n' ' ')"
-		stop_server "$kind"
-		continue
-	fi
-	errs=$(jq .errors "$RES/populate-$kind.json")
-	[ "$errs" = 0 ] || fail "$kind" "populate had $errs error replies: $(jq -r .first_error "$RES/populate-$kind.json")"
-	if [ "$kind" = zookeeper ]; then heap_used_kb "$pid" >"$RES/mem-$kind-heap"; else mntr_heap "${PORT[$kind]}" >"$RES/mem-$kind-heap"; fi
-	rss_kb "$pid" >"$RES/mem-$kind-rss"
-	awk '/^VmHWM/ {print $2}' "/proc/$pid/status" >"$RES/mem-$kind-hwm"
-	stop_server "$kind"
-	rm -rf "$WORK/$kind-memory"
-done
+if has_step memory; then
+	for kind in $MEM_SERVERS; do
+		[ -z "${FAILED[$kind]:-}" ] || continue
+		start_server "$kind" "$kind-memory" || { fail "$kind" "cannot start the server for the memory run"; continue; }
+		pid=${PID[$kind]}
+		if [ "$kind" = zookeeper ]; then echo "$(heap_used_kb "$pid")" >"$RES/mem-$kind-heap-empty"; else mntr_heap "${PORT[$kind]}" >"$RES/mem-$kind-heap-empty"; fi
+		rss_kb "$pid" >"$RES/mem-$kind-rss-empty"
+		log "populating $kind with $POPULATE znodes"
+		if ! client "$kind" "$RES/populate-$kind.json" --workload populate --count "$POPULATE" --keep; then
+			fail "$kind" "populate failed: $(tail -n 3 "$RES/populate-$kind.json.err" | tr '\n' ' ')"
+			stop_server "$kind"
+			continue
+		fi
+		errs=$(jq .errors "$RES/populate-$kind.json")
+		[ "$errs" = 0 ] || fail "$kind" "populate had $errs error replies: $(jq -r .first_error "$RES/populate-$kind.json")"
+		if [ "$kind" = zookeeper ]; then heap_used_kb "$pid" >"$RES/mem-$kind-heap"; else mntr_heap "${PORT[$kind]}" >"$RES/mem-$kind-heap"; fi
+		rss_kb "$pid" >"$RES/mem-$kind-rss"
+		awk '/^VmHWM/ {print $2}' "/proc/$pid/status" >"$RES/mem-$kind-hwm"
+		if has_step recovery && [ -z "${FAILED[$kind]:-}" ]; then
+			recovery_stop "$kind" "$kind-memory" "$RES/populate-$kind.json"
+		else
+			stop_server "$kind"
+			rm -rf "$WORK/$kind-memory"
+		fi
+	done
+fi
 
 # ---------------------------------------------------------------- 4. startup
 
-for kind in $MEM_SERVERS; do
-	[ -z "${FAILED[$kind]:-}" ] || continue
-	: >"$RES/startup-$kind"
-	for i in $(seq 1 "$STARTUP_RUNS"); do
-		dir=$WORK/$kind-startup-$i
-		port=$(free_port)
-		write_cfg "$kind" "$dir" "$port"
-		t0=$(now_us)
-		launch "$kind" "$dir" "$port"
-		ok=
-		while kill -0 "${PID[$kind]}" 2>/dev/null; do
-			if [ "$(ask "$port" ruok)" = imok ]; then
-				ok=1
+if has_step startup; then
+	for kind in $MEM_SERVERS; do
+		[ -z "${FAILED[$kind]:-}" ] || continue
+		: >"$RES/startup-$kind"
+		for i in $(seq 1 "$STARTUP_RUNS"); do
+			dir=$WORK/$kind-startup-$i
+			port=$(free_port)
+			write_cfg "$kind" "$dir" "$port"
+			t0=$(now_us)
+			launch "$kind" "$dir" "$port"
+			ok=
+			while kill -0 "${PID[$kind]}" 2>/dev/null; do
+				if [ "$(ask "$port" ruok)" = imok ]; then
+					ok=1
+					break
+				fi
+				[ $(($(now_us) - t0)) -lt 60000000 ] || break
+				sleep 0.005
+			done
+			t1=$(now_us)
+			stop_server "$kind"
+			rm -rf "$dir"
+			if [ -z "$ok" ]; then
+				fail "$kind" "startup run $i: no imok (log: $dir/server.log)"
 				break
 			fi
-			[ $(($(now_us) - t0)) -lt 60000000 ] || break
-			sleep 0.005
+			echo $(((t1 - t0) / 1000)) >>"$RES/startup-$kind"
 		done
-		t1=$(now_us)
-		stop_server "$kind"
-		rm -rf "$dir"
-		if [ -z "$ok" ]; then
-			fail "$kind" "startup run $i: no imok (log: $dir/server.log)"
-			break
-		fi
-		echo $(((t1 - t0) / 1000)) >>"$RES/startup-$kind"
 	done
-done
+fi
+
+# ---------------------------------------------------------------- 5. recovery
+
+if has_step recovery; then
+	for kind in $MEM_SERVERS; do
+		[ -z "${FAILED[$kind]:-}" ] || continue
+		if [ ! -s "$RES/recovery-$kind-source" ]; then
+			# No memory step: populate a fresh server for the recovery runs.
+			start_server "$kind" "$kind-recovery" || { fail "$kind" "cannot start the server for the recovery run"; continue; }
+			log "populating $kind with $POPULATE znodes for the recovery runs"
+			if ! client "$kind" "$RES/recovery-populate-$kind.json" --workload populate --count "$POPULATE" --keep; then
+				fail "$kind" "populate for recovery failed: $(tail -n 3 "$RES/recovery-populate-$kind.json.err" | tr '\n' ' ')"
+				stop_server "$kind"
+				continue
+			fi
+			errs=$(jq .errors "$RES/recovery-populate-$kind.json")
+			if [ "$errs" != 0 ]; then
+				fail "$kind" "populate for recovery had $errs error replies: $(jq -r .first_error "$RES/recovery-populate-$kind.json")"
+				stop_server "$kind"
+				continue
+			fi
+			recovery_stop "$kind" "$kind-recovery" "$RES/recovery-populate-$kind.json"
+		fi
+		read -r name pop <"$RES/recovery-$kind-source"
+		dir=$WORK/$name
+		last=$(jq -r '.last // empty' "$pop")
+		if [ -z "$last" ]; then
+			fail "$kind" "$pop names no last znode: ${CLIENT[*]} predates --wait-get"
+			continue
+		fi
+		dir_kb "$dir/data" >"$RES/recovery-$kind-kb"
+		du -sk --apparent-size "$dir/data" | awk '{print $1}' >"$RES/recovery-$kind-apparent-kb"
+		find "$dir/data" -type f -name 'snapshot.*' ! -name '*.tmp' | wc -l >"$RES/recovery-$kind-snapshots"
+		snap_zxid= snap_file=
+		read -r snap_zxid snap_file < <(newest_snapshot "$dir/data") || true
+		if [ -n "${snap_file:-}" ]; then
+			stat -c %s "$snap_file" >"$RES/recovery-$kind-snapshot-bytes"
+			zxid=$(cat "$RES/recovery-$kind-zxid")
+			[ -z "$zxid" ] || echo $((zxid - snap_zxid)) >"$RES/recovery-$kind-after"
+		fi
+		log "recovery of $kind: $(($(cat "$RES/recovery-$kind-kb") / 1024)) MiB in $dir/data; each run waits for $last"
+		: >"$RES/recovery-$kind"
+		for i in $(seq 1 "$RECOVERY_RUNS"); do
+			port=$(free_port)
+			write_cfg "$kind" "$dir" "$port"
+			t0=$(now_us)
+			launch "$kind" "$dir" "$port"
+			"${CLIENT[@]}" --server "127.0.0.1:$port" --wait-get "$last" --value-size "$VALUE" \
+				--wait-timeout "${RECOVERY_TIMEOUT}s" --json --quiet >"$RES/recovery-$kind-$i.json" 2>"$RES/recovery-$kind-$i.err" &
+			waiter=$!
+			# Whichever ends first: the waiter (answered or gave up) or the server (crashed).
+			ended= st=0 why=
+			wait -n -p ended "$waiter" "${PID[$kind]}" || st=$?
+			if [ "$ended" != "$waiter" ]; then
+				why="the server exited before answering"
+				kill "$waiter" 2>/dev/null || true
+				wait "$waiter" 2>/dev/null || true
+			elif [ "$st" != 0 ]; then
+				why="no getData of $last answered within $RECOVERY_TIMEOUT s: $(tail -n 1 "$RES/recovery-$kind-$i.err")"
+			fi
+			t1=$(jq -r '.ready_unix_us // empty' "$RES/recovery-$kind-$i.json" 2>/dev/null || true)
+			stop_server "$kind" 120
+			if [ -n "$why" ] || [ -z "$t1" ]; then
+				log "$kind recovery run $i: ${why:-no result}; last lines of $dir/server.log:"
+				tail -n 20 "$dir/server.log" | sed 's/^/    /' >&2
+				fail "$kind" "recovery run $i: ${why:-no result} (log: $dir/server.log)"
+				break
+			fi
+			cp "$dir/server.log" "$RES/recovery-$kind-$i.log"
+			echo $(((t1 - t0) / 1000)) >>"$RES/recovery-$kind"
+			log "recovery run $i/$RECOVERY_RUNS of $kind: $(((t1 - t0) / 1000)) ms ($(jq .attempts "$RES/recovery-$kind-$i.json") attempts)"
+		done
+		dir_kb "$dir/data" >"$RES/recovery-$kind-kb-after"
+	done
+fi
 
 # ---------------------------------------------------------------- report
 
@@ -353,6 +515,59 @@ ops_range() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0 && a != "") printf "%.2f×", a/b; else print "n/a"}'; }
 mib_of_kb() { awk -v k="$1" 'BEGIN {if (k != "") printf "%.0f MiB", k/1024; else print "n/a"}'; }
+
+# recovery_report prints the Recovery section.
+recovery_report() {
+	local kind f src med lo hi after snap bytes warren_med zk_med
+	src="populated afresh by the recovery step"
+	! has_step memory || src="the memory step's data directory, reused"
+	cat <<-EOF
+		## Recovery: $POPULATE znodes of $VALUE bytes
+
+		Data directory: $src (\`warren bench --workload populate --count $POPULATE --keep\`,
+		$CONNS × $INFLIGHT pipelined creates), written through the client with each server's defaults:
+		snapCount 100000 for both, so each took background snapshots during the populate and holds some
+		log after the newest one, as a server in service does; neither purges old snapshots (autopurge is
+		off by default in both). Once the directory's size had settled (a snapshot in progress finished),
+		the server was stopped with SIGTERM. Then $RECOVERY_RUNS times: exec of the server on that
+		directory to the first successful getData of the last znode the populate issued, with its
+		$VALUE bytes of data — a fresh connection and session every 10 ms (\`warren bench --wait-get\`),
+		so the time covers loading the snapshot and replaying the log, not just opening the port — then
+		SIGTERM again. The page cache is warm (the files were just written). "On disk" is \`du -s\` of the
+		whole data directory (snapshots and log) before the first restart and after the last; the
+		apparent size (\`du --apparent-size\`) counts preallocated log space that is not yet written.
+
+		| server | median ms | min ms | max ms | on disk | apparent size | on disk after the runs | snapshots | newest snapshot | txns after it | stopped with |
+		|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
+	EOF
+	for kind in $MEM_SERVERS; do
+		f=$RES/recovery-$kind
+		if [ ! -s "$f" ] || [ "$(wc -l <"$f")" -lt "$RECOVERY_RUNS" ]; then
+			echo "| $kind | failed | | | | | | | | | |"
+			continue
+		fi
+		med=$(median <"$f")
+		lo=$(sort -n "$f" | head -n1)
+		hi=$(sort -n "$f" | tail -n1)
+		[ "$kind" != warren ] || warren_med=$med
+		[ "$kind" != zookeeper ] || zk_med=$med
+		bytes=$(cat "$RES/recovery-$kind-snapshot-bytes" 2>/dev/null || true)
+		snap=n/a
+		[ -z "$bytes" ] || snap=$(mib_of_kb $((bytes / 1024)))
+		after=$(cat "$RES/recovery-$kind-after" 2>/dev/null || true)
+		echo "| $kind | $med | $lo | $hi | $(mib_of_kb "$(cat "$RES/recovery-$kind-kb")") | $(mib_of_kb "$(cat "$RES/recovery-$kind-apparent-kb")") | $(mib_of_kb "$(cat "$RES/recovery-$kind-kb-after" 2>/dev/null)") | $(cat "$RES/recovery-$kind-snapshots") | $snap | ${after:-n/a} | $(cat "$RES/recovery-$kind-stop") |"
+	done
+	echo
+	if [ -n "${warren_med:-}" ]; then
+		local verdict="**met**"
+		[ "$warren_med" -lt 2000 ] || verdict="**not met**"
+		if [ -n "${zk_med:-}" ]; then
+			echo "Warren / zookeeper recovery time: $(ratio "$warren_med" "$zk_med") (lower is better; $warren_med ms against $zk_med ms)."
+		fi
+		echo "Target: Warren answers reads within 2 s of exec on this data: $verdict (median $warren_med ms)."
+		echo
+	fi
+}
 
 declare -A OPS=() P99=() SCPU=()
 report() {
@@ -391,7 +606,9 @@ report() {
 		| Go | ${GO_VERSION:-unknown} |
 
 	EOF
-	for wl in $WORKLOADS; do
+	local wls=
+	! has_step throughput || wls=$WORKLOADS
+	for wl in $wls; do
 		echo "## $wl"
 		echo
 		echo "| server | ops/s | range | p50 ms | p99 ms | p99.9 ms | server CPU ms / 1k ops | server CPU % | client CPU ms / 1k ops | client CPU % | errors |"
@@ -411,7 +628,7 @@ report() {
 		done
 		echo
 	done
-	if [[ " $SERVERS " == *" warren "* && " $SERVERS " == *" zookeeper "* ]]; then
+	if has_step throughput && [[ " $SERVERS " == *" warren "* && " $SERVERS " == *" zookeeper "* ]]; then
 		local base
 		for base in zookeeper zookeeper-nosync; do
 			[[ " $SERVERS " == *" $base "* ]] || continue
@@ -427,55 +644,62 @@ report() {
 			echo
 		done
 	fi
-	cat <<-EOF
-		## Memory: $POPULATE znodes of $VALUE bytes
+	if has_step memory; then
+		cat <<-EOF
+			## Memory: $POPULATE znodes of $VALUE bytes
 
-		A fresh server of each kind, then \`warren bench --workload populate --count $POPULATE --keep\`
-		($CONNS × $INFLIGHT pipelined creates, 1000 children per parent). ZooKeeper's heap is the
-		"used" figure of \`jcmd <pid> GC.heap_info\` right after \`jcmd <pid> GC.run\`; Warren's heap
-		figures are whatever its \`mntr\` reports with "heap" in the name. RSS is VmRSS from /proc.
+			A fresh server of each kind, then \`warren bench --workload populate --count $POPULATE --keep\`
+			($CONNS × $INFLIGHT pipelined creates, 1000 children per parent). ZooKeeper's heap is the
+			"used" figure of \`jcmd <pid> GC.heap_info\` right after \`jcmd <pid> GC.run\`; Warren's heap
+			figures are whatever its \`mntr\` reports with "heap" in the name. RSS is VmRSS from /proc.
 
-		| server | heap, empty | heap, populated | RSS, empty | RSS, populated | peak RSS | populate rate |
-		|---|---:|---:|---:|---:|---:|---:|
-	EOF
-	for kind in $MEM_SERVERS; do
-		f=$RES/populate-$kind.json
-		if [ ! -s "$f" ]; then
-			echo "| $kind | failed | | | | | |"
-			continue
-		fi
-		local he hp
-		if [ "$kind" = zookeeper ]; then
-			he=$(mib_of_kb "$(cat "$RES/mem-$kind-heap-empty" 2>/dev/null)")
-			hp=$(mib_of_kb "$(cat "$RES/mem-$kind-heap" 2>/dev/null)")
-		else
-			he=$(cat "$RES/mem-$kind-heap-empty" 2>/dev/null)
-			hp=$(cat "$RES/mem-$kind-heap" 2>/dev/null)
-			he=${he:-n/a (not in mntr)}
-			hp=${hp:-n/a (not in mntr)}
-		fi
-		echo "| $kind | $he | $hp | $(mib_of_kb "$(cat "$RES/mem-$kind-rss-empty")") | $(mib_of_kb "$(cat "$RES/mem-$kind-rss")") | $(mib_of_kb "$(cat "$RES/mem-$kind-hwm")") | $(jq '.ops_per_sec | round' "$f") creates/s |"
-	done
-	cat <<-EOF
-
-		## Startup
-
-		Time from exec of a fresh standalone server (empty data directory) to its first \`imok\`
-		answer to \`ruok\`, polled every 5 ms; $STARTUP_RUNS runs each.
-
-		| server | median ms | min ms | max ms |
-		|---|---:|---:|---:|
-	EOF
-	for kind in $MEM_SERVERS; do
-		f=$RES/startup-$kind
-		if [ ! -s "$f" ] || [ "$(wc -l <"$f")" -lt "$STARTUP_RUNS" ]; then
-			echo "| $kind | failed | | |"
-			continue
-		fi
-		echo "| $kind | $(median <"$f") | $(sort -n "$f" | head -n1) | $(sort -n "$f" | tail -n1) |"
-	done
-	if [ "${#FAILED[@]}" -gt 0 ]; then
+			| server | heap, empty | heap, populated | RSS, empty | RSS, populated | peak RSS | populate rate |
+			|---|---:|---:|---:|---:|---:|---:|
+		EOF
+		for kind in $MEM_SERVERS; do
+			f=$RES/populate-$kind.json
+			if [ ! -s "$f" ]; then
+				echo "| $kind | failed | | | | | |"
+				continue
+			fi
+			local he hp
+			if [ "$kind" = zookeeper ]; then
+				he=$(mib_of_kb "$(cat "$RES/mem-$kind-heap-empty" 2>/dev/null)")
+				hp=$(mib_of_kb "$(cat "$RES/mem-$kind-heap" 2>/dev/null)")
+			else
+				he=$(cat "$RES/mem-$kind-heap-empty" 2>/dev/null)
+				hp=$(cat "$RES/mem-$kind-heap" 2>/dev/null)
+				he=${he:-n/a (not in mntr)}
+				hp=${hp:-n/a (not in mntr)}
+			fi
+			echo "| $kind | $he | $hp | $(mib_of_kb "$(cat "$RES/mem-$kind-rss-empty")") | $(mib_of_kb "$(cat "$RES/mem-$kind-rss")") | $(mib_of_kb "$(cat "$RES/mem-$kind-hwm")") | $(jq '.ops_per_sec | round' "$f") creates/s |"
+		done
 		echo
+	fi
+	if has_step startup; then
+		cat <<-EOF
+			## Startup
+
+			Time from exec of a fresh standalone server (empty data directory) to its first \`imok\`
+			answer to \`ruok\`, polled every 5 ms; $STARTUP_RUNS runs each.
+
+			| server | median ms | min ms | max ms |
+			|---|---:|---:|---:|
+		EOF
+		for kind in $MEM_SERVERS; do
+			f=$RES/startup-$kind
+			if [ ! -s "$f" ] || [ "$(wc -l <"$f")" -lt "$STARTUP_RUNS" ]; then
+				echo "| $kind | failed | | |"
+				continue
+			fi
+			echo "| $kind | $(median <"$f") | $(sort -n "$f" | head -n1) | $(sort -n "$f" | tail -n1) |"
+		done
+		echo
+	fi
+	if has_step recovery; then
+		recovery_report
+	fi
+	if [ "${#FAILED[@]}" -gt 0 ]; then
 		echo "## Failures"
 		echo
 		for kind in "${!FAILED[@]}"; do echo "- $kind failed: ${FAILED[$kind]}"; done
@@ -486,6 +710,7 @@ complete=1
 for kind in zookeeper warren; do
 	[[ " $SERVERS " == *" $kind "* ]] && [ -z "${FAILED[$kind]:-}" ] || complete=
 done
+for step in $ALL_STEPS; do has_step "$step" || complete=; done
 BANNER=
 for kind in "${!NOT_DURABLE[@]}"; do
 	BANNER="$BANNER
@@ -503,9 +728,9 @@ if [ -n "$complete" ]; then
 	exit 0
 fi
 BANNER="$BANNER
-> **Not a result.** A partial or dry run (servers: $SERVERS); see Failures at the end. Not for docs/."
+> **Not a result.** A partial or dry run (servers: $SERVERS; steps: ${STEPS:-none}); see Failures at the end, if any. Not for docs/."
 report >"$PARTIAL_OUT"
 if [ "${#FAILED[@]}" -gt 0 ]; then
 	die "not every server completed (${!FAILED[*]}); $OUT left unchanged, partial report in $PARTIAL_OUT"
 fi
-log "dry run with servers: $SERVERS; $OUT left unchanged, partial report in $PARTIAL_OUT"
+log "partial run (servers: $SERVERS; steps: ${STEPS:-none}); $OUT left unchanged, partial report in $PARTIAL_OUT"

@@ -119,6 +119,8 @@ func TestPopulateKeepsAndCleansUp(t *testing.T) {
 			assert.Equal(t, uint64(tc.count), res.Ops)
 			assert.Zero(t, res.Errors, res.FirstError)
 			assert.Equal(t, tc.count, res.Count)
+			last := tc.count - 1
+			assert.Equal(t, fmt.Sprintf("%s/b%d/n%d", res.Run, last/populateBucket, last%populateBucket), res.Last)
 			assertLatencyOrdered(t, res.Latency)
 			require.NotNil(t, res.ServerProc)
 			assert.Positive(t, res.ServerProc.RSSBytes)

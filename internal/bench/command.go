@@ -22,6 +22,7 @@ func Command() *cobra.Command {
 		workload string
 		asJSON   bool
 		quiet    bool
+		wait     WaitConfig
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -38,7 +39,12 @@ and runs one workload:
 Timed workloads run --warmup first and measure the following --duration. It reports ops/s,
 latency percentiles, its own CPU time and, with --server-pid, the server's CPU time per
 operation and its resident memory. Every znode lives under --root and is deleted afterwards
-(unless --keep).`,
+(unless --keep).
+
+With --wait-get PATH it runs no workload: every --poll it starts a fresh session that reads
+PATH once (attempts overlap), until a read succeeds (with --value-size bytes of data, if
+that flag is given) or --wait-timeout passes, and reports when the reply came: the
+recovery-time measurement of a server restarting on a populated data directory.`,
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -53,6 +59,17 @@ operation and its resident memory. Every znode lives under --root and is deleted
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if wait.Path != "" {
+				wait.Server = cfg.Server
+				if cmd.Flags().Changed("value-size") {
+					wait.ValueSize = cfg.ValueSize
+				}
+				res, err := WaitForGet(ctx, wait)
+				if err != nil {
+					return err
+				}
+				return writeWait(cmd.OutOrStdout(), res, asJSON)
+			}
 			res, err := Run(ctx, cfg)
 			if err != nil {
 				return err
@@ -86,6 +103,9 @@ operation and its resident memory. Every znode lives under --root and is deleted
 	f.BoolVar(&cfg.Keep, "keep", false, "leave the znodes in place (populate: to measure the server's memory afterwards)")
 	f.DurationVar(&cfg.SessionTimeout, "session-timeout", 10*time.Second, "session timeout asked of the server")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the key choice")
+	f.StringVar(&wait.Path, "wait-get", "", "instead of a workload, poll until a getData of this znode succeeds")
+	f.DurationVar(&wait.Poll, "poll", 10*time.Millisecond, "--wait-get: time between connection attempts")
+	f.DurationVar(&wait.Timeout, "wait-timeout", 120*time.Second, "--wait-get: give up after this long")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.BoolVar(&quiet, "quiet", false, "no progress messages on stderr")
 	return cmd
@@ -97,6 +117,21 @@ func newLogger(w io.Writer) *zap.Logger {
 	enc.TimeKey = ""
 	core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(w), zapcore.InfoLevel)
 	return zap.New(core)
+}
+
+// writeWait prints a WaitForGet result, as JSON or for a human.
+func writeWait(w io.Writer, res *WaitResult, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("bench: write result: %w", err)
+		}
+		return nil
+	}
+	p := &errWriter{w: w}
+	p.printf("getData %s answered by %s after %.3f s (%d attempts)\n", res.Path, res.Server, res.Seconds, res.Attempts)
+	return p.err
 }
 
 // WriteText writes res for a human.

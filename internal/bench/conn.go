@@ -137,8 +137,11 @@ func Dial(ctx context.Context, addr string, opts ConnOptions) (*Conn, error) {
 func (c *Conn) handshake(ctx context.Context, br *bufio.Reader, timeout time.Duration) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.nc.SetDeadline(dl)
-		defer c.nc.SetDeadline(time.Time{})
 	}
+	defer c.nc.SetDeadline(time.Time{})
+	// A cancelled ctx ends a handshake the server does not answer.
+	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	req := &proto.ConnectRequest{
 		TimeOut: int32(timeout / time.Millisecond),
 		Passwd:  make([]byte, zkwire.PasswordLen),

@@ -207,6 +207,8 @@ type Result struct {
 
 	// Run is the znode under which this run worked.
 	Run string `json:"run"`
+	// Last is the znode populate issued last (the highest index).
+	Last string `json:"last,omitempty"`
 	// Cleanup reports deleting the run's znodes (absent with Keep).
 	Cleanup *Cleanup `json:"cleanup,omitempty"`
 }
@@ -520,6 +522,7 @@ func (r *runner) populate(ctx context.Context, res *Result) (func(context.Contex
 	if _, err := r.list(ctx, proto.OpCreate, nb, bucket, nil); err != nil {
 		return nil, fmt.Errorf("bench: create parents: %w", err)
 	}
+	res.Last = node(int64(cfg.Count) - 1)
 	r.log.Info("populating", zap.Int("count", cfg.Count), zap.Int("valueSize", cfg.ValueSize))
 	var next atomic.Int64
 	gens := make([]Generator, len(r.conns))
