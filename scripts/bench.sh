@@ -110,7 +110,10 @@ command -v jcmd >/dev/null 2>&1 || install_pkgs default-jdk-headless
 	die "the client ${CLIENT[*]} is missing: run make build (make bench does)"
 "${CLIENT[@]}" --help >/dev/null 2>&1 ||
 	die "${CLIENT[*]} does not run (is the bench command registered in cmd/warren?)"
-! has_step recovery || "${CLIENT[@]}" --help 2>&1 | grep -q -- --wait-get ||
+# (The help goes through a variable: grep -q closing the pipe early would
+# fail the pipeline under pipefail.)
+client_help=$("${CLIENT[@]}" --help 2>&1 || true)
+! has_step recovery || [[ $client_help == *--wait-get* ]] ||
 	die "${CLIENT[*]} has no --wait-get, which the recovery step needs: run make build (make bench does)"
 
 mkdir -p "${BENCH_DIR:-/var/tmp}"
@@ -458,10 +461,12 @@ if has_step recovery; then
 		find "$dir/data" -type f -name 'snapshot.*' ! -name '*.tmp' | wc -l >"$RES/recovery-$kind-snapshots"
 		snap_zxid= snap_file=
 		read -r snap_zxid snap_file < <(newest_snapshot "$dir/data") || true
+		zxid=$(cat "$RES/recovery-$kind-zxid")
 		if [ -n "${snap_file:-}" ]; then
 			stat -c %s "$snap_file" >"$RES/recovery-$kind-snapshot-bytes"
-			zxid=$(cat "$RES/recovery-$kind-zxid")
 			[ -z "$zxid" ] || echo $((zxid - snap_zxid)) >"$RES/recovery-$kind-after"
+		elif [ -n "$zxid" ]; then
+			echo "$((zxid)) (no snapshot)" >"$RES/recovery-$kind-after"
 		fi
 		log "recovery of $kind: $(($(cat "$RES/recovery-$kind-kb") / 1024)) MiB in $dir/data; each run waits for $last"
 		: >"$RES/recovery-$kind"
@@ -533,17 +538,21 @@ recovery_report() {
 		directory to the first successful getData of the last znode the populate issued, with its
 		$VALUE bytes of data — a fresh connection and session every 10 ms (\`warren bench --wait-get\`),
 		so the time covers loading the snapshot and replaying the log, not just opening the port — then
-		SIGTERM again. The page cache is warm (the files were just written). "On disk" is \`du -s\` of the
+		SIGTERM again. ZooKeeper writes a full snapshot as part of every start, before it serves, so only
+		its first run replays the log after the newest snapshot and the later ones start from the snapshot
+		the previous start wrote; Warren takes no snapshot at start, so every run of it replays that log
+		("txns after it": the zxids between the newest snapshot and the server's last zxid before the
+		first restart). The page cache is warm (the files were just written). "On disk" is \`du -s\` of the
 		whole data directory (snapshots and log) before the first restart and after the last; the
 		apparent size (\`du --apparent-size\`) counts preallocated log space that is not yet written.
 
-		| server | median ms | min ms | max ms | on disk | apparent size | on disk after the runs | snapshots | newest snapshot | txns after it | stopped with |
-		|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
+		| server | median ms | min ms | max ms | first run ms | on disk | apparent size | on disk after the runs | snapshots | newest snapshot | txns after it | stopped with |
+		|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
 	EOF
 	for kind in $MEM_SERVERS; do
 		f=$RES/recovery-$kind
 		if [ ! -s "$f" ] || [ "$(wc -l <"$f")" -lt "$RECOVERY_RUNS" ]; then
-			echo "| $kind | failed | | | | | | | | | |"
+			echo "| $kind | failed | | | | | | | | | | |"
 			continue
 		fi
 		med=$(median <"$f")
@@ -555,7 +564,7 @@ recovery_report() {
 		snap=n/a
 		[ -z "$bytes" ] || snap=$(mib_of_kb $((bytes / 1024)))
 		after=$(cat "$RES/recovery-$kind-after" 2>/dev/null || true)
-		echo "| $kind | $med | $lo | $hi | $(mib_of_kb "$(cat "$RES/recovery-$kind-kb")") | $(mib_of_kb "$(cat "$RES/recovery-$kind-apparent-kb")") | $(mib_of_kb "$(cat "$RES/recovery-$kind-kb-after" 2>/dev/null)") | $(cat "$RES/recovery-$kind-snapshots") | $snap | ${after:-n/a} | $(cat "$RES/recovery-$kind-stop") |"
+		echo "| $kind | $med | $lo | $hi | $(head -n1 "$f") | $(mib_of_kb "$(cat "$RES/recovery-$kind-kb")") | $(mib_of_kb "$(cat "$RES/recovery-$kind-apparent-kb")") | $(mib_of_kb "$(cat "$RES/recovery-$kind-kb-after" 2>/dev/null)") | $(cat "$RES/recovery-$kind-snapshots") | $snap | ${after:-n/a} | $(cat "$RES/recovery-$kind-stop") |"
 	done
 	echo
 	if [ -n "${warren_med:-}" ]; then
