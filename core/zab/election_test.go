@@ -407,9 +407,10 @@ type simMember struct {
 	id       int64
 	observer bool
 	e        *Election
-	init     Vote // its own candidacy (zxid, epoch)
-	startAt  int64
+	init     Vote  // its own candidacy (zxid, epoch)
+	startAt  int64 // notYet: not scheduled
 	started  bool
+	late     bool // starts after a leader is established
 
 	decision  *Decision // the latest, while not established
 	decidedAt int64
@@ -428,7 +429,7 @@ type simOpts struct {
 	maxDelay  int64   // per message, 1..maxDelay ms
 	drop, dup float64 // per message
 	startJit  int64   // members start at 0..startJit ms
-	late      int64   // if >0, the best voter (and the observer) start this late
+	late      int64   // if >0, the best voter (and the observer) start this long after a leader is established
 	minority  int     // voters cut off from the rest (both ways)
 	initLimit int64   // ms a decided member waits for its leader before looking again
 }
@@ -450,6 +451,7 @@ type sim struct {
 	estAt     int64
 	restarts  int
 	log       []string // decisions, for the determinism check
+	trace     func(now int64, m Message)
 }
 
 func newSim(seed int64, o simOpts) *sim {
@@ -474,9 +476,10 @@ func newSim(seed int64, o simOpts) *sim {
 		s.byID[id] = m
 	}
 	if o.late > 0 {
-		s.byID[s.best(s.voters)].startAt = o.late
-		if o.observer {
-			s.byID[100].startAt = o.late
+		for _, m := range s.members {
+			if m.id == s.best(s.voters) || m.observer {
+				m.late, m.startAt = true, notYet
+			}
 		}
 	}
 	perm := s.rng.Perm(o.voters)
@@ -570,6 +573,11 @@ func (s *sim) discover() error {
 			newEpoch = max(newEpoch, m.init.PeerEpoch)
 		}
 		s.leader, s.estAt = l.id, s.now
+		for _, m := range s.members {
+			if m.late {
+				m.startAt = s.now + s.opts.late
+			}
+		}
 		s.leaderVot = Vote{l.id, l.init.Zxid, newEpoch + 1}
 	}
 	for _, m := range s.members {
@@ -593,7 +601,10 @@ func (s *sim) discover() error {
 	return nil
 }
 
-const simTickMs = 10
+const (
+	simTickMs = 10
+	notYet    = math.MaxInt64 // a member's start time before it is scheduled
+)
 
 // run drives the ensemble until every member the majority side holds has
 // joined the established leader and the network is quiet, or until limit.
@@ -621,11 +632,14 @@ func (s *sim) run(limit int64) error {
 			to := s.byID[in.m.To]
 			if !to.started {
 				// The sender's connection waits until the peer is up.
-				if to.startAt != math.MaxInt64 {
+				if to.startAt != notYet {
 					in.at = to.startAt
 					s.queue = append(s.queue, in)
 				}
 				continue
+			}
+			if s.trace != nil {
+				s.trace(s.now, in.m)
 			}
 			to.e.Step(in.m.From, in.m.Body.(Notification), s.now)
 			if err := s.flush(to); err != nil {
@@ -689,7 +703,7 @@ func (s *sim) check(wantBest bool) error {
 	if wantBest {
 		b := s.best(majority)
 		if s.opts.late > 0 {
-			b = s.best(slices.DeleteFunc(slices.Clone(majority), func(id int64) bool { return s.byID[id].startAt == s.opts.late }))
+			b = s.best(slices.DeleteFunc(slices.Clone(majority), func(id int64) bool { return s.byID[id].late }))
 		}
 		if s.leader != b {
 			return fmt.Errorf("elected %d, want %d", s.leader, b)
@@ -720,7 +734,7 @@ func (s *sim) check(wantBest bool) error {
 	return nil
 }
 
-const simSeeds = 200
+const simSeeds = 500
 
 func TestSimulatedElections(t *testing.T) {
 	for _, tc := range []struct {
@@ -729,15 +743,16 @@ func TestSimulatedElections(t *testing.T) {
 		wantBest bool
 		limit    int64 // simulated ms
 	}{
-		{"3 voters, reordering and duplicates", simOpts{voters: 3, maxDelay: 80, dup: 0.2, startJit: 50}, true, 2000},
-		{"5 voters and an observer, reordering and duplicates", simOpts{voters: 5, observer: true, maxDelay: 80, dup: 0.2, startJit: 50}, true, 2000},
-		{"5 voters and an observer, 2 cut off", simOpts{voters: 5, observer: true, maxDelay: 80, dup: 0.2, startJit: 50, minority: 2}, true, 2000},
-		{"3 voters and an observer, 1 cut off", simOpts{voters: 3, observer: true, maxDelay: 80, dup: 0.2, startJit: 50, minority: 1}, true, 2000},
-		{"3 voters and an observer, lossy", simOpts{voters: 3, observer: true, maxDelay: 150, drop: 0.2, dup: 0.2, startJit: 300}, false, 60000},
-		{"5 voters and an observer, lossy", simOpts{voters: 5, observer: true, maxDelay: 150, drop: 0.2, dup: 0.2, startJit: 300}, false, 60000},
-		{"5 voters and an observer, lossy, 2 cut off", simOpts{voters: 5, observer: true, maxDelay: 150, drop: 0.2, dup: 0.2, startJit: 300, minority: 2}, false, 60000},
-		{"late best voter and observer join an established leader", simOpts{voters: 5, observer: true, maxDelay: 80, dup: 0.2, startJit: 50, late: 5000}, true, 7000},
-		{"3 voters, late best voter joins, lossy", simOpts{voters: 3, maxDelay: 150, drop: 0.2, dup: 0.2, startJit: 50, late: 20000}, false, 80000},
+		{"3 voters, reordering and duplicates", simOpts{voters: 3, maxDelay: 80, dup: 0.2, startJit: 50}, true, 5000},
+		{"5 voters and an observer, reordering and duplicates", simOpts{voters: 5, observer: true, maxDelay: 80, dup: 0.2, startJit: 50}, true, 5000},
+		{"5 voters and an observer, 2 cut off", simOpts{voters: 5, observer: true, maxDelay: 80, dup: 0.2, startJit: 50, minority: 2}, true, 5000},
+		{"3 voters and an observer, 1 cut off", simOpts{voters: 3, observer: true, maxDelay: 80, dup: 0.2, startJit: 50, minority: 1}, true, 5000},
+		{"3 voters and an observer, lossy", simOpts{voters: 3, observer: true, maxDelay: 150, drop: 0.2, dup: 0.2, startJit: 300}, false, 300000},
+		{"5 voters and an observer, lossy", simOpts{voters: 5, observer: true, maxDelay: 150, drop: 0.2, dup: 0.2, startJit: 300}, false, 300000},
+		{"5 voters and an observer, lossy, 2 cut off", simOpts{voters: 5, observer: true, maxDelay: 150, drop: 0.2, dup: 0.2, startJit: 300, minority: 2}, false, 300000},
+		{"late best voter and observer join an established leader", simOpts{voters: 5, observer: true, maxDelay: 80, dup: 0.2, startJit: 50, late: 5000}, true, 10000},
+		{"3 voters, late best voter joins an established leader", simOpts{voters: 3, maxDelay: 80, dup: 0.2, startJit: 50, late: 1000}, true, 5000},
+		{"3 voters, late best voter joins, lossy", simOpts{voters: 3, maxDelay: 150, drop: 0.2, dup: 0.2, startJit: 50, late: 5000}, false, 300000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var worst int64
@@ -745,14 +760,15 @@ func TestSimulatedElections(t *testing.T) {
 				s := newSim(seed, tc.opts)
 				require.NoError(t, s.run(tc.limit), "seed %d\n%v", seed, s.log)
 				require.NoError(t, s.check(tc.wantBest), "seed %d\n%v", seed, s.log)
-				if tc.opts.late > 0 {
-					require.Less(t, s.estAt, tc.opts.late, "seed %d: leader established before the late joiner", seed)
-					late := s.byID[s.best(s.voters)]
-					require.Equal(t, 1, late.decisions, "seed %d: late joiner decided once", seed)
-					require.Equal(t, Following, late.decision.State, "seed %d", seed)
-					for _, m := range s.members {
-						if m.startAt < tc.opts.late {
-							require.Less(t, m.decidedAt, tc.opts.late, "seed %d: member %d decided again after the late joiner came", seed, m.id)
+				for _, m := range s.members {
+					if !m.late {
+						continue
+					}
+					require.Equal(t, 1, m.decisions, "seed %d: late member %d decided once", seed, m.id)
+					require.NotEqual(t, Leading, m.decision.State, "seed %d: late member %d leads", seed, m.id)
+					for _, o := range s.members {
+						if !o.late {
+							require.Less(t, o.decidedAt, m.startAt, "seed %d: member %d decided again after late member %d came", seed, o.id, m.id)
 						}
 					}
 				}
@@ -788,7 +804,7 @@ func TestNoQuorumNoDecision(t *testing.T) {
 				s.cut[100] = true
 				for _, m := range s.members {
 					if !s.cut[m.id] {
-						m.startAt = math.MaxInt64
+						m.startAt = notYet
 					}
 				}
 				require.Error(t, s.run(120000), "seed %d", seed)
