@@ -45,3 +45,12 @@ bench: build test-deps
 
 clean:
 	rm -rf bin
+
+## chaos: the crash test's long run (tests/crash): SIGKILL a real server CHAOS_KILLS times under
+## write load, or for CHAOS_TIME; CHAOS_SEED=<seed> replays a run's decisions
+CHAOS_KILLS ?= 500
+CHAOS_TIME  ?= 30m
+.PHONY: chaos
+chaos:
+	WARREN_CRASH_KILLS=$(CHAOS_KILLS) WARREN_CRASH_TIME=$(CHAOS_TIME) WARREN_CRASH_SEED=$(CHAOS_SEED) \
+	  $(GO) test -count=1 -v -timeout 2h -run '^TestCrashRecovery$$' ./tests/crash
