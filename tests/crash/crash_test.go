@@ -62,6 +62,7 @@ type stats struct {
 	tmpLeft      int // kills that left a snapshot's temporary file behind
 	inRoll       int // the newest log segment held no complete record
 	eventTimeout int // aligned kills whose event did not come in time
+	startupKills int // extra kills 0-20 ms into a restart (recovery, purge)
 	replayed     int // log records replayed by InspectDataDir, summed
 	fromSnapshot int // recoveries that started from a snapshot
 }
@@ -169,11 +170,12 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	s := r.st
 	t.Logf("crash test done in %v: %d kills (random %d, snapshot-aligned %d, roll-aligned %d); "+
-		"killed inside a snapshot %d (temporary snapshot file left %d), inside a log roll %d, aligned kills without their event %d; "+
+		"killed inside a snapshot %d (temporary snapshot file left %d), inside a log roll %d, aligned kills without their event %d, "+
+		"extra kills during start-up %d; "+
 		"recoveries from a snapshot %d, log records replayed %d; acknowledged writes %d (all verified), acknowledged failures %d, unknown outcomes %d; "+
 		"other errors counted unknown: %v",
 		time.Since(began).Round(time.Millisecond), s.kills, s.byMode[killRandom], s.byMode[killSnapshot], s.byMode[killRoll],
-		s.inSnapshot, s.tmpLeft, s.inRoll, s.eventTimeout, s.fromSnapshot, s.replayed,
+		s.inSnapshot, s.tmpLeft, s.inRoll, s.eventTimeout, s.startupKills, s.fromSnapshot, s.replayed,
 		r.m.verified, r.m.ackedFailed, r.m.unknown, odd)
 	require.Equal(t, r.m.acked, r.m.verified, "every acknowledged write was covered by a check")
 	require.Positive(t, s.inSnapshot, "no kill landed inside a snapshot (seed %d)", seed)
@@ -251,6 +253,8 @@ func (r *run) cycle() {
 	if r.rng.IntN(4) == 0 {
 		snapDelay, rollDelay = 0, 0
 	}
+	startupKill := r.rng.IntN(6) == 0
+	startupDelay := time.Duration(r.rng.IntN(20000)) * time.Microsecond
 
 	segBefore := newestSegment(r.n.txnlogDir())
 	r.w.drain()
@@ -285,6 +289,18 @@ func (r *run) cycle() {
 	}
 	if seg := newestSegment(r.n.txnlogDir()); seg > segBefore && st.LogLastZxid < seg {
 		r.st.inRoll++
+	}
+	if startupKill {
+		// Recovery cuts torn tails and purging removes files at start:
+		// a kill in there must leave the same state.
+		r.require(r.n.launch() == nil, "start the server for a start-up kill")
+		spin(startupDelay)
+		r.n.kill()
+		r.st.startupKills++
+		again := r.inspect()
+		r.require(again.Zxid == st.Zxid && again.Digest == st.Digest && again.Sessions == st.Sessions,
+			"a kill %v into start-up changed the state on disk: zxid 0x%x digest %d sessions %d, before zxid 0x%x digest %d sessions %d",
+			startupDelay, again.Zxid, again.Digest, again.Sessions, st.Zxid, st.Digest, st.Sessions)
 	}
 	err := r.n.start()
 	r.require(err == nil, "the server did not come back after kill %d (%s): %v", r.st.kills, mode, err)

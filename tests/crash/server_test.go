@@ -123,6 +123,29 @@ func (n *node) start() error {
 }
 
 func (n *node) startOnce() error {
+	if err := n.launch(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(serverReadyTimeout)
+	for {
+		select {
+		case <-n.done:
+			return fmt.Errorf("the server exited during start-up (%v)", n.cmd.ProcessState)
+		default:
+		}
+		if out, err := testutil.FourLetter(n.addr(), "ruok"); err == nil && out == "imok" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			n.kill()
+			return fmt.Errorf("the server did not answer ruok on %s within %v", n.addr(), serverReadyTimeout)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// launch starts the server process without waiting for it to serve.
+func (n *node) launch() error {
 	lines := append(append([]string{}, n.cfgLines...), fmt.Sprintf("clientPort=%d", n.port))
 	if err := os.WriteFile(n.cfgPath, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		return fmt.Errorf("write zoo.cfg: %w", err)
@@ -150,22 +173,7 @@ func (n *node) startOnce() error {
 		close(done)
 	}()
 	n.cmd, n.done = cmd, done
-	deadline := time.Now().Add(serverReadyTimeout)
-	for {
-		select {
-		case <-done:
-			return fmt.Errorf("the server exited during start-up (%v)", cmd.ProcessState)
-		default:
-		}
-		if out, err := testutil.FourLetter(n.addr(), "ruok"); err == nil && out == "imok" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			n.kill()
-			return fmt.Errorf("the server did not answer ruok on %s within %v", n.addr(), serverReadyTimeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return nil
 }
 
 // kill SIGKILLs the server's process group and waits until it is gone.
