@@ -54,3 +54,10 @@ CHAOS_TIME  ?= 30m
 chaos:
 	WARREN_CRASH_KILLS=$(CHAOS_KILLS) WARREN_CRASH_TIME=$(CHAOS_TIME) WARREN_CRASH_SEED=$(CHAOS_SEED) \
 	  $(GO) test -count=1 -v -timeout 2h -run '^TestCrashRecovery$$' ./tests/crash
+
+## sim: the ZAB core's deterministic ensemble simulation over SEEDS seeds (make test runs 25):
+## crashes between persist and completion, lost and duplicated messages, partitions, TRUNC and SNAP syncs
+SEEDS ?= 1000
+.PHONY: sim
+sim:
+	ZAB_SEEDS=$(SEEDS) $(GO) test -count=1 -timeout 0 -run 'TestEnsembleSurvivesCrashes' -v ./core/zab | grep -v '^=== RUN\|^    --- PASS'

@@ -1,0 +1,278 @@
+package zab
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Scripted regressions for the ZooKeeper bugs of reference/reliability.md
+// section 4 and zk-protocol.md 5.9, each on the pure core.
+
+// followerOf starts member 2 of {1,2,3} with the given durable state and
+// makes it follow member 1 without running an election.
+func followerOf(t *testing.T, st DurableState, store Storage) *Node {
+	t.Helper()
+	n := NewNode(Config{ID: 2, Voters: []int64{1, 2, 3}, TickMs: 100, InitLimit: 10, SyncLimit: 5, Storage: store}, st)
+	n.Start(0)
+	n.becomeLearner(&Decision{Leader: 1, State: Following}, false)
+	r := n.Ready()
+	require.Equal(t, Following, n.State())
+	require.Contains(t, r.Send, Message{From: 2, To: 1, Body: FollowerInfo{AcceptedEpoch: st.AcceptedEpoch, LastZxid: st.LastZxid}})
+	return n
+}
+
+func bodies(msgs []Message, to int64) []Body {
+	var out []Body
+	for _, m := range msgs {
+		if _, ok := m.Body.(Notification); ok || m.To != to {
+			continue
+		}
+		out = append(out, m.Body)
+	}
+	return out
+}
+
+func step(n *Node, b Body) Ready {
+	n.Step(Message{From: 1, To: n.cfg.ID, Body: b})
+	return n.Ready()
+}
+
+// ZOOKEEPER-3911, 4646, 4643: the ACK of NEWLEADER means the synchronised
+// history and then currentEpoch are durable, in that order.
+func TestNewLeaderAckWaitsForDurableHistoryThenEpoch(t *testing.T) {
+	store := &memStorage{}
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, store)
+	r := step(n, LeaderInfo{NewEpoch: 2})
+	require.Len(t, r.Persist, 1)
+	assert.Equal(t, PersistAcceptedEpoch, r.Persist[0].Kind)
+	assert.Empty(t, bodies(r.Send, 1), "ACKEPOCH only once acceptedEpoch is durable")
+	n.Persisted(r.Persist[0].ID)
+	r = n.Ready()
+	assert.Equal(t, []Body{AckEpoch{CurrentEpoch: 1, LastZxid: 0}}, bodies(r.Send, 1))
+
+	step(n, Diff{LeaderZxid: MakeZxid(1, 2)})
+	step(n, Proposal{Zxid: MakeZxid(1, 1), Txn: []byte("a")})
+	step(n, Commit{Zxid: MakeZxid(1, 1)})
+	step(n, Proposal{Zxid: MakeZxid(1, 2), Txn: []byte("b")})
+	step(n, Commit{Zxid: MakeZxid(1, 2)})
+	r = step(n, NewLeader{Zxid: MakeZxid(2, 0)})
+	require.Len(t, r.Persist, 2)
+	assert.Equal(t, PersistAppend, r.Persist[0].Kind)
+	assert.Len(t, r.Persist[0].Entries, 2)
+	assert.Equal(t, PersistCurrentEpoch, r.Persist[1].Kind)
+	assert.Equal(t, int64(2), r.Persist[1].Epoch)
+	assert.Empty(t, bodies(r.Send, 1))
+	assert.Empty(t, r.Commit, "nothing applied before the sync is durable")
+
+	n.Persisted(r.Persist[0].ID)
+	r2 := n.Ready()
+	assert.Empty(t, bodies(r2.Send, 1), "history durable, epoch not yet: no ACK (ZOOKEEPER-4643)")
+	n.Persisted(r.Persist[1].ID)
+	r2 = n.Ready()
+	assert.Equal(t, []Body{Ack{Zxid: MakeZxid(2, 0)}}, bodies(r2.Send, 1))
+	assert.Len(t, r2.Commit, 2, "the committed sync proposals apply once durable")
+	_, cur := n.Epochs()
+	assert.Equal(t, int64(2), cur)
+}
+
+// ZOOKEEPER-3642: a snapshot is installed durably before anything is
+// acknowledged on its strength, and the state is reloaded from it.
+func TestSnapInstalledBeforeAck(t *testing.T) {
+	store := &memStorage{log: []Entry{{Zxid: MakeZxid(1, 1), Txn: []byte("old")}}}
+	n := followerOf(t, DurableState{AcceptedEpoch: 2, CurrentEpoch: 1, LastZxid: MakeZxid(1, 1), Applied: MakeZxid(1, 1)}, store)
+	step(n, LeaderInfo{NewEpoch: 2})
+	step(n, Snap{Zxid: MakeZxid(1, 5), Data: []byte("part1")})
+	step(n, Snap{Zxid: MakeZxid(1, 5), Data: []byte("part2"), Last: true})
+	step(n, Proposal{Zxid: MakeZxid(1, 6), Txn: []byte("x")})
+	r := step(n, NewLeader{Zxid: MakeZxid(2, 0)})
+	require.Len(t, r.Persist, 3)
+	assert.Equal(t, PersistSnapshot, r.Persist[0].Kind)
+	assert.Equal(t, [][]byte{[]byte("part1"), []byte("part2")}, r.Persist[0].Data)
+	assert.Equal(t, PersistAppend, r.Persist[1].Kind)
+	assert.Equal(t, PersistCurrentEpoch, r.Persist[2].Kind)
+	n.Persisted(r.Persist[1].ID)
+	assert.Empty(t, bodies(n.Ready().Send, 1))
+	n.Persisted(r.Persist[2].ID)
+	r = n.Ready()
+	assert.True(t, r.Reload)
+	assert.Equal(t, MakeZxid(1, 5), r.ReloadZxid)
+	assert.Empty(t, r.Commit, "the proposal after the snapshot waits for its COMMIT")
+	assert.Equal(t, []Body{Ack{Zxid: MakeZxid(2, 0)}}, bodies(r.Send, 1))
+	d, _ := n.LastZxid()
+	assert.Equal(t, MakeZxid(1, 6), d)
+	// Its COMMIT then applies it.
+	r = step(n, Commit{Zxid: MakeZxid(1, 6)})
+	require.Len(t, r.Commit, 1)
+	assert.Equal(t, MakeZxid(1, 6), r.Commit[0].Zxid)
+}
+
+// ZOOKEEPER-2845 / 1549: a TRUNC cuts the log and makes the driver reload
+// the state up to the truncation point, never beyond.
+func TestTruncReloadsState(t *testing.T) {
+	store := &memStorage{log: []Entry{{Zxid: MakeZxid(1, 1)}, {Zxid: MakeZxid(1, 2)}, {Zxid: MakeZxid(1, 3)}}}
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: MakeZxid(1, 3), Applied: MakeZxid(1, 3)}, store)
+	step(n, LeaderInfo{NewEpoch: 2})
+	step(n, Trunc{Zxid: MakeZxid(1, 1)})
+	step(n, Diff{LeaderZxid: MakeZxid(1, 1)})
+	r := step(n, NewLeader{Zxid: MakeZxid(2, 0)})
+	require.Len(t, r.Persist, 2)
+	assert.Equal(t, PersistTruncate, r.Persist[0].Kind)
+	assert.Equal(t, MakeZxid(1, 1), r.Persist[0].Zxid)
+	n.Persisted(r.Persist[1].ID)
+	r = n.Ready()
+	assert.True(t, r.Reload)
+	assert.Equal(t, MakeZxid(1, 1), r.ReloadZxid)
+	d, c := n.LastZxid()
+	assert.Equal(t, MakeZxid(1, 1), d)
+	assert.Equal(t, MakeZxid(1, 1), c)
+}
+
+// ZOOKEEPER-4394: a COMMIT for a proposal the learner never received is a
+// broken stream: the learner leaves the leader rather than guess.
+func TestCommitForUnknownProposalLeaves(t *testing.T) {
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
+	step(n, LeaderInfo{NewEpoch: 1})
+	step(n, Diff{})
+	r := step(n, NewLeader{Zxid: MakeZxid(1, 0)})
+	n.Persisted(r.Persist[len(r.Persist)-1].ID)
+	n.Ready()
+	step(n, UpToDate{})
+	r = step(n, Commit{Zxid: MakeZxid(1, 7)})
+	assert.Equal(t, Looking, n.State())
+	assert.NotEmpty(t, r.Errors)
+	assert.Contains(t, r.Disconnect, int64(1))
+}
+
+// Proposals are acknowledged in zxid order, each only once durable, and a
+// proposal that does not follow the last one is refused.
+func TestProposalsAckedInOrderWhenDurable(t *testing.T) {
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
+	step(n, LeaderInfo{NewEpoch: 1})
+	step(n, Diff{})
+	r := step(n, NewLeader{Zxid: MakeZxid(1, 0)})
+	n.Persisted(r.Persist[len(r.Persist)-1].ID)
+	n.Ready()
+	step(n, UpToDate{})
+	n.Step(Message{From: 1, To: 2, Body: Proposal{Zxid: MakeZxid(1, 1)}})
+	n.Step(Message{From: 1, To: 2, Body: Proposal{Zxid: MakeZxid(1, 2)}})
+	r = n.Ready()
+	require.Len(t, r.Persist, 1, "one group commit")
+	assert.Empty(t, bodies(r.Send, 1))
+	n.Persisted(r.Persist[0].ID)
+	assert.Equal(t, []Body{Ack{Zxid: MakeZxid(1, 2)}}, bodies(n.Ready().Send, 1))
+
+	r = step(n, Proposal{Zxid: MakeZxid(1, 4)})
+	assert.Equal(t, Looking, n.State(), "a gap in the stream")
+	assert.NotEmpty(t, r.Errors)
+}
+
+// The learner reports its durable zxid in ACKEPOCH, never what it merely
+// received.
+func TestAckEpochReportsDurableZxid(t *testing.T) {
+	store := &memStorage{log: []Entry{{Zxid: MakeZxid(1, 1)}}}
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: MakeZxid(1, 1), Applied: MakeZxid(1, 1)}, store)
+	r := step(n, LeaderInfo{NewEpoch: 1})
+	assert.Equal(t, []Body{AckEpoch{CurrentEpoch: -1, LastZxid: MakeZxid(1, 1)}}, bodies(r.Send, 1))
+}
+
+// leaderOf makes member 1 of {1,2,3} lead, without running an election.
+func leaderOf(t *testing.T, st DurableState, store Storage) *Node {
+	t.Helper()
+	n := NewNode(Config{ID: 1, Voters: []int64{1, 2, 3}, TickMs: 100, InitLimit: 10, SyncLimit: 5, Storage: store}, st)
+	n.Start(0)
+	n.Ready()
+	n.becomeLeader(&Decision{Leader: 1, State: Leading})
+	n.Ready()
+	return n
+}
+
+func fromPeer(n *Node, from int64, b Body) Ready {
+	n.Step(Message{From: from, To: 1, Body: b})
+	return n.Ready()
+}
+
+// establish runs discovery and sync with member 2 answering.
+func establish(t *testing.T, n *Node) {
+	t.Helper()
+	r := fromPeer(n, 2, FollowerInfo{AcceptedEpoch: 0})
+	require.Len(t, r.Persist, 1)
+	n.Persisted(r.Persist[0].ID)
+	r = n.Ready()
+	require.Contains(t, bodies(r.Send, 2), Body(LeaderInfo{NewEpoch: 1}))
+	r = fromPeer(n, 2, AckEpoch{CurrentEpoch: 0})
+	require.Equal(t, PersistCurrentEpoch, r.Persist[0].Kind)
+	n.Persisted(r.Persist[0].ID)
+	n.Ready()
+	r = fromPeer(n, 2, Ack{Zxid: MakeZxid(1, 0)})
+	require.NotNil(t, r.Role)
+	require.True(t, r.Role.Serving)
+}
+
+// A leader that learns in discovery that a learner is ahead of it gives up
+// (it would otherwise truncate committed history).
+func TestLeaderGivesUpWhenLearnerIsAhead(t *testing.T) {
+	n := leaderOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: MakeZxid(1, 3), Applied: MakeZxid(1, 3)},
+		&memStorage{log: []Entry{{Zxid: MakeZxid(1, 1)}, {Zxid: MakeZxid(1, 2)}, {Zxid: MakeZxid(1, 3)}}})
+	r := fromPeer(n, 2, FollowerInfo{AcceptedEpoch: 1})
+	n.Persisted(r.Persist[0].ID)
+	n.Ready()
+	r = fromPeer(n, 2, AckEpoch{CurrentEpoch: 1, LastZxid: MakeZxid(1, 9)})
+	assert.Equal(t, Looking, n.State())
+	assert.NotEmpty(t, r.Errors)
+}
+
+// A leader commits only with a quorum holding the proposal durably, and
+// steps down when it no longer hears from a quorum.
+func TestLeaderCommitsWithQuorumAndStepsDown(t *testing.T) {
+	n := leaderOf(t, DurableState{}, &memStorage{})
+	establish(t, n)
+	z, err := n.NextZxid()
+	require.NoError(t, err)
+	require.NoError(t, n.Propose(Entry{Zxid: z, Txn: []byte("w")}))
+	assert.Error(t, n.Propose(Entry{Zxid: z, Txn: []byte("again")}), "zxids are handed out in order")
+	r := n.Ready()
+	require.Len(t, r.Persist, 1)
+	assert.Contains(t, bodies(r.Send, 2), Body(Proposal{Zxid: z, Txn: []byte("w")}))
+	r = fromPeer(n, 2, Ack{Zxid: z})
+	assert.Empty(t, r.Commit, "the leader's own copy is not durable yet")
+	n.Persisted(n.nextPersistID)
+	r = n.Ready()
+	require.Len(t, r.Commit, 1)
+	assert.Contains(t, bodies(r.Send, 2), Body(Commit{Zxid: z}))
+
+	// Member 2 goes silent past syncLimit: no quorum left.
+	for ms := int64(100); ms <= 700; ms += 50 {
+		n.Tick(ms)
+	}
+	assert.Equal(t, Looking, n.State())
+	assert.Equal(t, int64(1), n.Stats().StepDowns)
+}
+
+// ZOOKEEPER-1277: a leader whose zxid counter would overflow steps down so
+// that a new epoch starts.
+func TestEpochExhaustionStepsDown(t *testing.T) {
+	n := leaderOf(t, DurableState{}, &memStorage{})
+	establish(t, n)
+	n.lead.counter = 0xfffffffe
+	_, err := n.NextZxid()
+	assert.ErrorIs(t, err, ErrEpochExhausted)
+	assert.ErrorIs(t, n.Propose(Entry{Zxid: MakeZxid(1, 0xffffffff)}), ErrEpochExhausted)
+	assert.Equal(t, Looking, n.State())
+}
+
+// TLA+ issue 1: a learner that joins while proposals are outstanding gets
+// them after its sync data, so it never sees a COMMIT for a proposal it
+// did not receive.
+func TestLateLearnerGetsOutstandingProposals(t *testing.T) {
+	n := leaderOf(t, DurableState{}, &memStorage{})
+	establish(t, n)
+	z, _ := n.NextZxid()
+	require.NoError(t, n.Propose(Entry{Zxid: z, Txn: []byte("w")}))
+	n.Ready()
+	r := fromPeer(n, 3, FollowerInfo{AcceptedEpoch: 0})
+	assert.Contains(t, bodies(r.Send, 3), Body(LeaderInfo{NewEpoch: 1}))
+	r = fromPeer(n, 3, AckEpoch{CurrentEpoch: 0})
+	assert.Equal(t, []Body{Diff{LeaderZxid: 0}, Proposal{Zxid: z, Txn: []byte("w")}, NewLeader{Zxid: MakeZxid(1, 0)}}, bodies(r.Send, 3))
+}
