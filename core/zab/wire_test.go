@@ -470,13 +470,36 @@ func seedFile(name string, data []byte) (string, string) {
 	return "seed-" + name + "-" + hex.EncodeToString(sum[:4]), fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
 }
 
-// TestSeedCorpus keeps testdata/fuzz/FuzzDecodeFrame equal to wireSeeds, so
-// a format change cannot leave stale seeds behind; -write-corpus rewrites
-// it.
+// payloadSeeds are the committed seeds of FuzzDecodePayload: the kind byte
+// and payload of a valid message of every kind, and a few broken payloads.
+func payloadSeeds(t testing.TB) map[string][]byte {
+	seeds := map[string][]byte{}
+	for _, c := range wireCases {
+		b := encode(t, c.msg)
+		seeds["valid-"+c.name] = append([]byte{b[3]}, b[FrameHeaderSize:]...)
+	}
+	seeds["unknown-kind"] = []byte{99, 0, 0}
+	seeds["null-path"] = slices.Concat([]byte{byte(KindSync)}, make([]byte, 12), []byte{0xff, 0xff, 0xff, 0xff}, make([]byte, 8))
+	seeds["short-auth"] = slices.Concat([]byte{byte(KindRequest)}, make([]byte, 16), []byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2})
+	return seeds
+}
+
+// TestSeedCorpus keeps testdata/fuzz/<target> equal to wireSeeds and
+// payloadSeeds, so a format change cannot leave stale seeds behind;
+// -write-corpus rewrites them.
 func TestSeedCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeFrame")
+	for target, seeds := range map[string]map[string][]byte{
+		"FuzzDecodeFrame":   wireSeeds(t),
+		"FuzzDecodePayload": payloadSeeds(t),
+	} {
+		t.Run(target, func(t *testing.T) { checkCorpus(t, target, seeds) })
+	}
+}
+
+func checkCorpus(t *testing.T, target string, seeds map[string][]byte) {
+	dir := filepath.Join("testdata", "fuzz", target)
 	want := map[string]string{}
-	for name, data := range wireSeeds(t) {
+	for name, data := range seeds {
 		file, content := seedFile(name, data)
 		want[file] = content
 	}
@@ -529,6 +552,29 @@ func FuzzDecodeFrame(f *testing.F) {
 		enc, err := AppendFrame(nil, m)
 		require.NoError(t, err)
 		require.Equal(t, data[:n], enc)
+	})
+}
+
+// FuzzDecodePayload fuzzes the body decoders behind a valid checksum,
+// which FuzzDecodeFrame rarely gets past: data is a kind byte and a
+// payload.
+func FuzzDecodePayload(f *testing.F) {
+	f.Add([]byte{byte(KindAck), 0, 0, 0, 0, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 {
+			return
+		}
+		frame := rawFrame(WireVersion, Kind(data[0]), data[1:])
+		m, n, err := DecodeFrame(frame, 0)
+		if err != nil {
+			var fe *FrameError
+			require.ErrorAs(t, err, &fe, "unexpected error %v", err)
+			return
+		}
+		require.Equal(t, len(frame), n)
+		enc, err := AppendFrame(nil, m)
+		require.NoError(t, err)
+		require.Equal(t, frame, enc)
 	})
 }
 
