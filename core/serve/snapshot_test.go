@@ -305,3 +305,29 @@ func TestAdminSnapshotGuards(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 }
+
+// TestAutopurgeAtStart: with autopurge.purgeInterval set, the server purges
+// at start (then every interval), keeping snapRetainCount snapshots and
+// the log they need; the state is untouched.
+func TestAutopurgeAtStart(t *testing.T) {
+	dir := t.TempDir()
+	inDir := func(c *config.Config) { c.DataDir, c.DataLogDir = dir, dir; c.SnapCount = 20 }
+	ts := startServer(t, inDir)
+	c, _ := dial(t, ts.addr, 5*time.Second)
+	for i := 0; i < 150; i++ {
+		_, err := c.Create(fmt.Sprintf("/n%03d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return len(snapshotsIn(t, dir)) >= 5 }, 10*time.Second, 20*time.Millisecond)
+	c.Close()
+	ts.stop(t)
+	want := digestOf(t, inDir)
+
+	ts2 := startServer(t, func(cfg *config.Config) {
+		inDir(cfg)
+		cfg.AutopurgePurgeInterval, cfg.AutopurgeSnapRetainCount = 1, 3
+	})
+	require.Eventually(t, func() bool { return len(snapshotsIn(t, dir)) == 3 }, 10*time.Second, 20*time.Millisecond)
+	ts2.stop(t)
+	assert.Equal(t, want, digestOf(t, inDir))
+}

@@ -83,6 +83,7 @@ type snapshotter struct {
 	cur     *replica.Snapshot
 	job     *snapJob
 	busy    bool        // a snapshot is being produced or written
+	purging bool        // autopurge runs: no snapshot starts (Purge removes temporary files)
 	credits int         // chunks the loop may produce before the writer asks
 	free    chan []byte // spent chunk buffers, for reuse
 	waiters []snapWaiter
@@ -143,7 +144,7 @@ func (sn *snapshotter) due() bool {
 // writer has room.
 func (sn *snapshotter) step(r *replica.Replica) {
 	if sn.cur == nil {
-		if sn.busy || !sn.due() && !sn.wanted(r) {
+		if sn.busy || sn.purging || !sn.due() && !sn.wanted(r) {
 			return
 		}
 		if err := sn.start(r); err != nil {
@@ -322,10 +323,22 @@ func (s *Server) purger(ctx context.Context, st *storage) {
 			return
 		case <-t.C:
 		}
-		if err := st.purge(max(c.AutopurgeSnapRetainCount, 3)); err != nil {
-			s.log.Error("autopurge failed", zap.Error(err))
+		// Purging removes a snapshot's temporary file, so it never runs
+		// while one is being written; none starts meanwhile.
+		var claimed bool
+		if s.call(ctx, func(*replica.Replica) {
+			if sn := s.snaps; sn != nil && !sn.busy {
+				sn.purging, claimed = true, true
+			}
+		}) && claimed {
+			if err := st.purge(max(c.AutopurgeSnapRetainCount, 3)); err != nil {
+				s.log.Error("autopurge failed", zap.Error(err))
+			}
+			s.call(ctx, func(*replica.Replica) { s.snaps.purging = false })
+			t.Reset(every)
+		} else {
+			t.Reset(time.Second) // a snapshot is being written: try again soon
 		}
-		t.Reset(every)
 	}
 }
 
