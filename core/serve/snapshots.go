@@ -39,6 +39,9 @@ const snapDirName = "snapshot"
 // snapfile). The loop only produces a chunk when the writer has room for
 // it, so a slow disk slows the snapshot, never the writes.
 const (
+	// snapSyncEvery spreads a snapshot's write-back over its writing (see
+	// snapfile.Writer.Sync).
+	snapSyncEvery   = 8 << 20
 	snapChunkIDs    = 4096
 	snapChunksAhead = 2
 )
@@ -218,9 +221,14 @@ func (sn *snapshotter) write(meta snapfile.Meta, job *snapJob) {
 	if err == nil {
 		w, err = snapfile.Create(sn.fs, sn.dir, meta)
 	}
+	synced := int64(0)
 	for buf := range job.chunks {
 		if err == nil {
 			_, err = w.Write(buf)
+		}
+		if err == nil && w.Size()-synced >= snapSyncEvery {
+			synced = w.Size()
+			err = w.Sync()
 		}
 		select {
 		case sn.free <- buf:

@@ -168,6 +168,24 @@ func (w *Writer) fail(err error) error {
 	return err
 }
 
+// Sync makes what was written so far reach the disk, without finishing
+// the snapshot. A writer of a large snapshot calls it every few megabytes,
+// so the file's dirty pages are written back a little at a time instead of
+// in one burst at Commit that would stall the write-ahead log's fsyncs
+// (which share the disk and, on most file systems, the journal).
+func (w *Writer) Sync() error {
+	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		return w.fail(fmt.Errorf("snapfile: fsync %s: %w", w.tmp, err))
+	}
+	return nil
+}
+
+// Size is the number of bytes written to the file so far.
+func (w *Writer) Size() int64 { return w.size }
+
 // Commit writes the last block and the trailer, fsyncs and closes the
 // file, renames it to FileName(zxid) and fsyncs the directory. Only after
 // Commit returns without error is the snapshot durable. On error nothing

@@ -39,6 +39,10 @@ type handle struct {
 	// waits here, so it arrives after the last part.
 	holding bool
 	held    []Body
+	// snapPending: a snapshot was asked for and has not started; what the
+	// leader would send meanwhile is covered by SnapStarted (the snapshot
+	// holds everything committed, the outstanding proposals follow it).
+	snapPending bool
 }
 
 type leaderState struct {
@@ -374,7 +378,7 @@ func cmpInt(a, b int64) int {
 // snapLearner asks the driver for a snapshot for h; SnapStarted continues.
 func (n *Node) snapLearner(h *handle) {
 	n.stats.SyncSnap++
-	h.holding = true
+	h.holding, h.snapPending = true, true
 	n.ready.Snapshots = append(n.ready.Snapshots, h.id)
 }
 
@@ -386,9 +390,10 @@ func (n *Node) SnapStarted(id, zxid int64) {
 		return
 	}
 	h := l.learners[id]
-	if h == nil || !h.holding {
+	if h == nil || !h.snapPending {
 		return
 	}
+	h.snapPending = false
 	// Queued behind the parts: what the snapshot does not hold.
 	if zxid < n.lastCommitted {
 		es, ok := n.cfg.Storage.Entries(zxid, n.lastCommitted)
@@ -405,15 +410,17 @@ func (n *Node) SnapStarted(id, zxid int64) {
 }
 
 // SnapChunk sends one part of the snapshot for learner id; after the last
-// part, everything held for it follows.
-func (n *Node) SnapChunk(id, zxid int64, data []byte, last bool) {
+// part, everything held for it follows. It returns false when the learner
+// no longer waits for this snapshot (it went away, or the leader stepped
+// down): the driver then stops streaming it.
+func (n *Node) SnapChunk(id, zxid int64, data []byte, last bool) bool {
 	l := n.lead
 	if l == nil {
-		return
+		return false
 	}
 	h := l.learners[id]
-	if h == nil || !h.holding {
-		return
+	if h == nil || !h.holding || h.snapPending {
+		return false
 	}
 	n.send(id, Snap{Zxid: zxid, Data: data, Last: last})
 	if last {
@@ -423,6 +430,7 @@ func (n *Node) SnapChunk(id, zxid int64, data []byte, last bool) {
 		}
 		h.held = nil
 	}
+	return true
 }
 
 // queueTail queues, after a learner's sync data, the proposals still
@@ -442,6 +450,9 @@ func (n *Node) queueTail(h *handle) {
 
 // queue sends b to h now, or after its snapshot.
 func (n *Node) queue(h *handle, b Body) {
+	if h.snapPending {
+		return // SnapStarted queues what the snapshot does not cover
+	}
 	if h.holding {
 		h.held = append(h.held, b)
 		return
