@@ -212,7 +212,7 @@ func (c *cluster) send(msg Message) {
 func (c *cluster) drain(m *member) {
 	for m.up {
 		r := m.node.Ready()
-		if len(r.Persist) == 0 && len(r.Send) == 0 && len(r.Commit) == 0 && r.Role == nil && len(r.Snapshots) == 0 && !r.Reload && len(r.Errors) == 0 && len(r.Requests) == 0 && len(r.Disconnect) == 0 {
+		if len(r.Persist) == 0 && len(r.Send) == 0 && len(r.Commit) == 0 && r.Role == nil && len(r.Snapshots) == 0 && !r.Reload && len(r.Errors) == 0 && len(r.Requests) == 0 && len(r.Disconnect) == 0 && len(r.SyncsDone) == 0 {
 			return
 		}
 		if trace {

@@ -62,6 +62,22 @@ type leaderState struct {
 	toAppend    []Entry // proposed, not yet handed to persistence
 	window      []Entry // recently committed, newest last
 	lastPing    int64
+
+	// Sync: a sync is answered once everything proposed before it is
+	// committed and a quorum answered a ping sent after it, which proves
+	// no newer leader had taken over (so sync-then-read is linearizable).
+	pingRound int64
+	roundAcks map[int64]int64 // voter -> highest ping round it answered
+	syncs     []pendingSync
+}
+
+// pendingSync is a sync waiting for its commit and its ping round.
+type pendingSync struct {
+	to    int64 // the learner that forwarded it, or 0 for a local one
+	token uint64
+	req   SyncRequest
+	zxid  int64
+	round int64
 }
 
 // committedWindow is how many committed proposals the leader keeps in
@@ -77,6 +93,7 @@ func (n *Node) becomeLeader(d *Decision) {
 		epochAcks:   map[int64]bool{n.cfg.ID: true},
 		nlAcks:      map[int64]bool{},
 		lastPing:    n.nowMs,
+		roundAcks:   map[int64]int64{},
 	}
 	n.lead = l
 	n.setRole(Leading, n.cfg.ID, n.currentEpoch, false)
@@ -175,7 +192,15 @@ func (n *Node) leaderStep(m Message) {
 		if len(b.Touched) > 0 {
 			n.ready.Requests = append(n.ready.Requests, m)
 		}
-	case Request, Revalidate, SyncRequest:
+		if h != nil && !h.observer && b.Round > l.roundAcks[h.id] {
+			l.roundAcks[h.id] = b.Round
+			n.checkSyncs()
+		}
+	case SyncRequest:
+		if h != nil && h.phase >= hNewLeader && l.phase == leadBroadcast {
+			n.addSync(pendingSync{to: h.id, req: b})
+		}
+	case Request, Revalidate:
 		if h != nil && h.phase >= hNewLeader {
 			n.ready.Requests = append(n.ready.Requests, m)
 		}
@@ -595,6 +620,7 @@ func (n *Node) tryCommit() {
 			}
 		}
 		n.commitEntries([]Entry{e})
+		n.checkSyncs()
 		l.window = append(l.window, e)
 		if len(l.window) > 2*committedWindow {
 			l.window = slices.Clone(l.window[len(l.window)-committedWindow:])
@@ -628,12 +654,7 @@ func (n *Node) leaderTick() {
 		return
 	}
 	if n.nowMs-l.lastPing >= n.cfg.TickMs/2 {
-		l.lastPing = n.nowMs
-		for _, id := range sortedIDs(l.learners) {
-			if h := l.learners[id]; h.phase >= hSyncing {
-				n.queue(h, Ping{})
-			}
-		}
+		n.pingAll()
 	}
 	alive := map[int64]bool{n.cfg.ID: true}
 	for id, h := range l.learners {
@@ -647,6 +668,69 @@ func (n *Node) leaderTick() {
 	}
 }
 
+// pingAll starts a ping round.
+func (n *Node) pingAll() {
+	l := n.lead
+	l.lastPing = n.nowMs
+	l.pingRound++
+	for _, id := range sortedIDs(l.learners) {
+		if h := l.learners[id]; h.phase >= hSyncing {
+			n.queue(h, Ping{Round: l.pingRound})
+		}
+	}
+	n.checkSyncs() // a single-voter ensemble needs no answers
+}
+
+// addSync registers a sync and starts a ping round for it.
+func (n *Node) addSync(p pendingSync) {
+	l := n.lead
+	p.zxid = n.lastLogged
+	p.round = l.pingRound + 1
+	l.syncs = append(l.syncs, p)
+	n.pingAll()
+}
+
+// LocalSync registers a sync from a client of the leader itself; token
+// comes back in Ready.SyncsDone once it may be answered (every write
+// before it committed, leadership confirmed by a quorum). It returns false
+// when this member is not an established leader.
+func (n *Node) LocalSync(token uint64) bool {
+	l := n.lead
+	if l == nil || l.phase != leadBroadcast {
+		return false
+	}
+	n.addSync(pendingSync{token: token})
+	return true
+}
+
+// checkSyncs answers, in order, the syncs whose conditions hold.
+func (n *Node) checkSyncs() {
+	l := n.lead
+	for len(l.syncs) > 0 {
+		p := l.syncs[0]
+		if n.lastCommitted < p.zxid {
+			return
+		}
+		have := map[int64]bool{n.cfg.ID: true}
+		for id, r := range l.roundAcks {
+			if r >= p.round {
+				have[id] = true
+			}
+		}
+		if !n.quorum(have) {
+			return
+		}
+		l.syncs = l.syncs[1:]
+		if p.to == 0 {
+			n.ready.SyncsDone = append(n.ready.SyncsDone, p.token)
+			continue
+		}
+		if h := l.learners[p.to]; h != nil {
+			n.queue(h, Sync{Session: p.req.Session, Cxid: p.req.Cxid, Path: p.req.Path, Zxid: p.zxid})
+		}
+	}
+}
+
 // dropLearner forgets a learner (it reconnects with FOLLOWERINFO).
 func (n *Node) dropLearner(id int64, why string) {
 	l := n.lead
@@ -655,6 +739,7 @@ func (n *Node) dropLearner(id int64, why string) {
 	}
 	delete(l.learners, id)
 	delete(l.nlAcks, id)
+	delete(l.roundAcks, id)
 	n.ready.Disconnect = append(n.ready.Disconnect, id)
 	_ = why
 }

@@ -138,7 +138,7 @@ func (n *Node) learnerStep(m Message) {
 		}
 	case Ping:
 		if ls.phase >= lSync {
-			n.send(n.leader, Ping{Touched: ls.touched})
+			n.send(n.leader, Ping{Round: b.Round, Touched: ls.touched})
 			ls.touched = nil
 		}
 	case RevalidateReply, Sync:

@@ -186,8 +186,13 @@ type UpToDate struct{}
 
 // Ping is the leader's heartbeat; a learner answers with the sessions its
 // clients touched since the last one, so the leader (which owns session
-// expiry) keeps them alive.
-type Ping struct{ Touched []SessionTouch }
+// expiry) keeps them alive. Round numbers the leader's pings; the answer
+// echoes it, so a quorum of answers to round R proves the leader still led
+// after everything it did before sending R (how sync is made linearizable).
+type Ping struct {
+	Round   int64
+	Touched []SessionTouch
+}
 
 // SessionTouch is one session a learner saw activity on.
 type SessionTouch struct {

@@ -139,8 +139,12 @@ type Ready struct {
 	// snapshot holds, then SnapChunk for every part.
 	Snapshots []int64
 	// Requests are messages for the replica rather than the protocol
-	// (forwarded client requests, revalidations, syncs, session touches).
+	// (forwarded client requests and revalidations at the leader, session
+	// touches; Sync and RevalidateReply answers at a learner).
 	Requests []Message
+	// SyncsDone lists the tokens of LocalSync calls that may now be
+	// answered.
+	SyncsDone []uint64
 	// Reload asks the driver to rebuild the state machine from disk, from
 	// the snapshot and the log up to ReloadZxid and no further (after a
 	// TRUNC or an installed snapshot), before it applies Commit.

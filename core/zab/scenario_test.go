@@ -276,3 +276,66 @@ func TestLateLearnerGetsOutstandingProposals(t *testing.T) {
 	r = fromPeer(n, 3, AckEpoch{CurrentEpoch: 0})
 	assert.Equal(t, []Body{Diff{LeaderZxid: 0}, Proposal{Zxid: z, Txn: []byte("w")}, NewLeader{Zxid: MakeZxid(1, 0)}}, bodies(r.Send, 3))
 }
+
+// Sync is answered only after every write proposed before it is committed
+// and a quorum answered a ping sent after it, so a leader that was deposed
+// without knowing it cannot answer a sync (sync-then-read is linearizable,
+// which ZooKeeper does not guarantee).
+func TestSyncWaitsForCommitAndQuorumRound(t *testing.T) {
+	n := leaderOf(t, DurableState{}, &memStorage{})
+	establish(t, n)
+	z, _ := n.NextZxid()
+	require.NoError(t, n.Propose(Entry{Zxid: z, Txn: []byte("w")}))
+	r := n.Ready()
+	persistID := r.Persist[0].ID
+
+	r = fromPeer(n, 2, SyncRequest{Session: 9, Cxid: 4, Path: "/a"})
+	var round int64
+	for _, b := range bodies(r.Send, 2) {
+		if p, ok := b.(Ping); ok {
+			round = p.Round
+		}
+	}
+	require.Positive(t, round, "the sync starts a ping round")
+	assert.NotContains(t, bodies(r.Send, 2), Body(Sync{Session: 9, Cxid: 4, Path: "/a", Zxid: z}))
+
+	// The round is answered, but the write before the sync is not committed.
+	r = fromPeer(n, 2, Ping{Round: round})
+	for _, b := range bodies(r.Send, 2) {
+		_, isSync := b.(Sync)
+		assert.False(t, isSync, "not before the earlier write commits")
+	}
+	r = fromPeer(n, 2, Ack{Zxid: z})
+	n.Persisted(persistID)
+	r = n.Ready()
+	assert.Contains(t, bodies(r.Send, 2), Body(Sync{Session: 9, Cxid: 4, Path: "/a", Zxid: z}))
+
+	// A local sync on the leader: the old round's answers do not count.
+	require.True(t, n.LocalSync(77))
+	r = n.Ready()
+	assert.Empty(t, r.SyncsDone)
+	var round2 int64
+	for _, b := range bodies(r.Send, 2) {
+		if p, ok := b.(Ping); ok {
+			round2 = p.Round
+		}
+	}
+	require.Greater(t, round2, round)
+	r = fromPeer(n, 2, Ping{Round: round2})
+	assert.Equal(t, []uint64{77}, r.SyncsDone)
+}
+
+// A learner echoes the leader's ping round with the sessions its clients
+// touched.
+func TestLearnerEchoesPingRound(t *testing.T) {
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
+	step(n, LeaderInfo{NewEpoch: 1})
+	step(n, Diff{})
+	r := step(n, NewLeader{Zxid: MakeZxid(1, 0)})
+	n.Persisted(r.Persist[len(r.Persist)-1].ID)
+	n.Ready()
+	step(n, UpToDate{})
+	n.Touch(0x55, 4000)
+	r = step(n, Ping{Round: 12})
+	assert.Equal(t, []Body{Ping{Round: 12, Touched: []SessionTouch{{Session: 0x55, Timeout: 4000}}}}, bodies(r.Send, 1))
+}

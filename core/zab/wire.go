@@ -361,6 +361,7 @@ func encodeBody(e *jute.Encoder, b Body) bool {
 		e.Buffer(v.Config)
 	case UpToDate:
 	case Ping:
+		e.Long(v.Round)
 		if v.Touched == nil {
 			e.Int(-1)
 			break
@@ -452,7 +453,7 @@ func decodeBody(r *wireReader, k Kind) (Body, bool) {
 	case KindUpToDate:
 		return UpToDate{}, true
 	case KindPing:
-		var v Ping
+		v := Ping{Round: r.long()}
 		if n := r.vectorLen(12); n >= 0 {
 			v.Touched = make([]SessionTouch, n)
 			for i := range v.Touched {

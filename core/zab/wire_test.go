@@ -57,7 +57,7 @@ var wireCases = []struct {
 	{"newleader-empty", Message{From: 1, To: 2, Body: NewLeader{Zxid: MakeZxid(5, 0), Config: []byte{}}}},
 	{"newleader-nil", Message{From: 1, To: 2, Body: NewLeader{Zxid: MakeZxid(5, 0)}}},
 	{"uptodate", Message{From: 1, To: 2, Body: UpToDate{}}},
-	{"ping-nil", Message{From: 1, To: 2, Body: Ping{}}},
+	{"ping-nil", Message{From: 1, To: 2, Body: Ping{Round: 7}}},
 	{"ping-empty", Message{From: 2, To: 1, Body: Ping{Touched: []SessionTouch{}}}},
 	{"ping", Message{From: 2, To: 1, Body: Ping{Touched: []SessionTouch{{Session: 0x100000001, Timeout: 30000}, {Session: -2, Timeout: -1}}}}},
 	{"request", Message{From: 2, To: 1, Body: Request{Session: 0x100000001, Cxid: 4, Type: proto.OpCreate,
@@ -348,8 +348,8 @@ func TestMalformedFrames(t *testing.T) {
 		{"null path", rawFrame(1, KindSyncRequest, slices.Concat(make([]byte, 12), []byte{0xff, 0xff, 0xff, 0xff})), "length -1"},
 		{"negative buffer length", rawFrame(1, KindProposal, slices.Concat(make([]byte, 8), []byte{0xff, 0xff, 0xff, 0xfe})), "length -2"},
 		{"buffer longer than payload", rawFrame(1, KindProposal, slices.Concat(make([]byte, 8), []byte{0, 0, 0, 5}, []byte("abcd"))), "length 5 out of range"},
-		{"huge ping vector", rawFrame(1, KindPing, []byte{0x7f, 0xff, 0xff, 0xff, 1, 2, 3}), "out of range"},
-		{"ping vector one element short", rawFrame(1, KindPing, slices.Concat([]byte{0, 0, 0, 2}, make([]byte, 23))), "length 2 out of range"},
+		{"huge ping vector", rawFrame(1, KindPing, []byte{0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3}), "out of range"},
+		{"ping vector one element short", rawFrame(1, KindPing, slices.Concat([]byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2}, make([]byte, 23))), "length 2 out of range"},
 		{"huge auth vector", rawFrame(1, KindRequest, slices.Concat(make([]byte, 16), []byte{0xff, 0xff, 0xff, 0xff, 0x10, 0, 0, 0})), "out of range"},
 	}
 	for _, tt := range tests {
@@ -457,7 +457,7 @@ func wireSeeds(t testing.TB) map[string][]byte {
 	seeds["unknown-kind"] = rawFrame(1, 200, []byte{1, 2, 3})
 	seeds["trailing"] = rawFrame(1, KindCommit, make([]byte, 9))
 	seeds["bool-2"] = rawFrame(1, KindRevalidateReply, slices.Concat(make([]byte, 8), []byte{2}, make([]byte, 4)))
-	seeds["huge-vector"] = rawFrame(1, KindPing, []byte{0x7f, 0xff, 0xff, 0xff})
+	seeds["huge-vector"] = rawFrame(1, KindPing, []byte{0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 0xff, 0xff, 0xff})
 	huge := rawFrame(1, KindSnap, nil)
 	binary.BigEndian.PutUint32(huge[20:], 0xfffffff0)
 	seeds["huge-length"] = huge
