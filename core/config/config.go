@@ -41,6 +41,19 @@
 // get a warn-level Warning each; unknown keys get a warn-level Warning. None
 // of these fail. A malformed value fails with an *Error.
 //
+// # Ensembles
+//
+// server.N lines make the server a member of an ensemble exactly when
+// ZooKeeper 3.8 would run it as one (Config.Distributed): more than one
+// participant, or standaloneEnabled=false. A single participant line with
+// standaloneEnabled=true (the default) runs standalone, as ZooKeeper does
+// for HBase's one-line configurations. An ensemble member reads its server
+// id from dataDir/myid (MyIDFile: a decimal number on the first line,
+// surrounding blanks allowed) into Config.ServerID; a missing or malformed
+// file, or an id no server.N line lists, fails with an *Error naming the
+// file. initLimit and syncLimit must then be set, and the member's own
+// server.N line decides whether it is a participant or an observer.
+//
 // Warren's own settings live under the "warren." prefix (warren.log.format,
 // warren.log.level) so they can never collide with a ZooKeeper key.
 package config
@@ -223,7 +236,7 @@ type Config struct {
 	SyncLimit         int // ticks
 	PeerType          Role
 	Servers           []Server // sorted by ID
-	ServerID          int64    // this server's id (myid); 0 when standalone
+	ServerID          int64    // this server's id (dataDir/myid) when Distributed; 0 when standalone
 	StandaloneEnabled bool
 	ReconfigEnabled   bool
 	MultiAddress      bool // multiAddress.enabled
@@ -357,6 +370,17 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != LogFormatConsole && c.LogFormat != LogFormatJSON {
 		add("warren.log.format", "must be console or json")
+	}
+	if c.Distributed() {
+		if _, ok := c.Self(); !ok {
+			add("myid", fmt.Sprintf("%d is not among the server.N ids (%s)", c.ServerID, c.serverIDs()))
+		}
+		if c.InitLimit <= 0 {
+			add("initLimit", "must be positive in an ensemble")
+		}
+		if c.SyncLimit <= 0 {
+			add("syncLimit", "must be positive in an ensemble")
+		}
 	}
 	if len(errs) == 0 {
 		return nil

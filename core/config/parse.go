@@ -33,6 +33,8 @@ type parser struct {
 	ignored  []string // keys accepted but not acted on, as written
 	insecure []string // ignored security settings
 	final    map[string]*entry
+	// readFile reads dataDir/myid (os.ReadFile).
+	readFile func(string) ([]byte, error)
 }
 
 func (p *parser) warn(level Level, e *entry, msg string) {
@@ -62,7 +64,9 @@ func (p *parser) failKey(e *entry, key, reason string) {
 // Parse reads a zoo.cfg from r; name is used in messages (usually the path).
 // It starts from ZooKeeper's defaults, so dataDir is required and listeners
 // bind all interfaces unless the file says otherwise. No environment is
-// consulted: Load adds SERVER_JVMFLAGS/JVMFLAGS.
+// consulted: Load adds SERVER_JVMFLAGS/JVMFLAGS. When server.N lines are
+// present it reads dataDir/myid, as ZooKeeper does (see the package
+// documentation, "Ensembles").
 //
 // On failure the error joins one *Error per problem found.
 func Parse(r io.Reader, name string) (*Config, []Warning, error) {
@@ -108,7 +112,7 @@ func parse(r io.Reader, name string, env func(string) string) (*Config, []Warnin
 		}
 		return nil, nil, &Error{File: name, Reason: "cannot be read", Err: err}
 	}
-	p := &parser{cfg: zooKeeperDefaults(), file: name, final: map[string]*entry{}}
+	p := &parser{cfg: zooKeeperDefaults(), file: name, final: map[string]*entry{}, readFile: os.ReadFile}
 	p.cfg.Source = name
 	entries := envEntries(env)
 	for _, pr := range props {
@@ -214,7 +218,9 @@ func (p *parser) finish() {
 		}
 	}
 	p.finishSessionTimeouts()
-	p.finishServers()
+	if p.finishServers() {
+		p.finishEnsemble()
+	}
 	c.resolve()
 }
 
@@ -231,11 +237,14 @@ func (p *parser) finishSessionTimeouts() {
 	}
 }
 
-func (p *parser) finishServers() {
+// finishServers sorts and checks the server.N lines; it reports whether
+// they are sound enough for finishEnsemble.
+func (p *parser) finishServers() bool {
 	c := p.cfg
 	if len(c.Servers) == 0 {
-		return
+		return true
 	}
+	errs := len(p.errs)
 	slices.SortFunc(c.Servers, func(a, b Server) int {
 		if a.ID != b.ID {
 			if a.ID < b.ID {
@@ -263,9 +272,12 @@ func (p *parser) finishServers() {
 		p.errs = append(p.errs, &Error{File: p.file, Key: "server.N",
 			Reason: "lists only observers; an ensemble needs participants"})
 	}
-	p.warnings = append(p.warnings, Warning{Level: LevelWarn, File: p.file, Key: "server.N",
-		Message: fmt.Sprintf("%d servers listed, but Warren does not run ensembles yet: this server runs standalone",
-			len(c.Servers))})
+	if c.Distributed() {
+		p.warnings = append(p.warnings, Warning{Level: LevelWarn, File: p.file, Key: "server.N",
+			Message: fmt.Sprintf("%d servers listed, but Warren does not run ensembles yet: this server runs standalone",
+				len(c.Servers))})
+	}
+	return len(p.errs) == errs
 }
 
 // report adds the aggregated notes about ignored keys.

@@ -131,8 +131,18 @@ func TestParseKafkaConfig(t *testing.T) {
 }
 
 func TestParseServers(t *testing.T) {
-	c, w, err := Load("testdata/ensemble.cfg", nil)
+	// testdata/ensemble.cfg names /var/lib/zookeeper; read it with a dataDir
+	// of our own that holds myid (same line numbers).
+	raw, err := os.ReadFile("testdata/ensemble.cfg")
 	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "myid"), []byte("4\n"), 0o600))
+	in := strings.Replace(string(raw), "dataDir=/var/lib/zookeeper", "dataDir="+dir, 1)
+	c, w, err := Parse(strings.NewReader(in), "testdata/ensemble.cfg")
+	require.NoError(t, err)
+	assert.True(t, c.Distributed())
+	assert.Equal(t, int64(4), c.ServerID)
+	assert.Equal(t, RoleObserver, c.PeerType, "server.4 is an observer")
 	require.Len(t, c.Servers, 4)
 	assert.Equal(t, Server{ID: 1, Host: "zk1.example.com", QuorumPort: 2888, ElectionPort: 3888,
 		Role: RoleParticipant, Line: 6}, c.Servers[0])
@@ -144,7 +154,9 @@ func TestParseServers(t *testing.T) {
 		"warn testdata/ensemble.cfg: server.N: 4 servers listed, but Warren does not run ensembles yet: this server runs standalone",
 	}, warningStrings(w))
 
-	c, _ = mustParse(t, "dataDir=/d\nclientPort=2181\nmultiAddress.enabled=true\n"+
+	dir = t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "myid"), []byte("1"), 0o600))
+	c, _ = mustParse(t, "dataDir="+dir+"\nclientPort=2181\nmultiAddress.enabled=true\ninitLimit=5\nsyncLimit=2\n"+
 		"server.2=a:1:2|b:3:4;[::1]:2181\nserver.1=c:1:2\n")
 	require.Len(t, c.Servers, 2)
 	assert.Equal(t, int64(1), c.Servers[0].ID, "sorted by id")
@@ -228,7 +240,7 @@ func TestSystemPropertiesWithOrWithoutPrefix(t *testing.T) {
 func TestZooKeeperKeysAndWarrenKeys(t *testing.T) {
 	c, w := mustParse(t, "dataDir = /data/zk \ndataLogDir=/log/zk\nclientPort : 2182\nclientPortAddress=[::1]\n"+
 		"tickTime=1000\nmaxClientCnxns=10\nminSessionTimeout=3000\nmaxSessionTimeout=9000\n"+
-		"clientPortListenBacklog=128\ninitLimit=3\nsyncLimit=2\npeerType=OBSERVER\nstandaloneEnabled=false\n"+
+		"clientPortListenBacklog=128\ninitLimit=3\nsyncLimit=2\npeerType=OBSERVER\nstandaloneEnabled=TRUE\n"+
 		"reconfigEnabled=true\nautopurge.snapRetainCount=5\nautopurge.purgeInterval=1\n"+
 		"metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n"+
 		"metricsProvider.httpPort=7000\nwarren.log.format=JSON\nwarren.log.level=debug\nelectionAlg=3\n")
@@ -244,8 +256,8 @@ func TestZooKeeperKeysAndWarrenKeys(t *testing.T) {
 	assert.Equal(t, 128, c.ClientPortListenBacklog)
 	assert.Equal(t, 3, c.InitLimit)
 	assert.Equal(t, 2, c.SyncLimit)
-	assert.Equal(t, RoleObserver, c.PeerType)
-	assert.False(t, c.StandaloneEnabled)
+	assert.Equal(t, RoleObserver, c.PeerType, "no server.N lines: peerType is kept as written")
+	assert.True(t, c.StandaloneEnabled, "booleans ignore case, as Java's parseBoolean")
 	assert.True(t, c.ReconfigEnabled)
 	assert.Equal(t, 5, c.AutopurgeSnapRetainCount)
 	assert.Equal(t, 1, c.AutopurgePurgeInterval)
@@ -463,6 +475,14 @@ func TestValidate(t *testing.T) {
 			"maxSessionTimeout must be -1 (default) or not negative\nminSessionTimeout (6000) must not be larger than maxSessionTimeout (-2)"},
 		{"jute", func(c *Config) { c.JuteMaxBuffer = 0 }, "jute.maxbuffer must be positive"},
 		{"log format", func(c *Config) { c.LogFormat = "xml" }, "warren.log.format must be console or json"},
+		{"ensemble member not listed", func(c *Config) {
+			c.Servers = []Server{{ID: 1, Role: RoleParticipant}, {ID: 2, Role: RoleParticipant}}
+			c.ServerID, c.InitLimit, c.SyncLimit = 3, 10, 5
+		}, "myid 3 is not among the server.N ids (1, 2)"},
+		{"ensemble limits", func(c *Config) {
+			c.Servers = []Server{{ID: 1, Role: RoleParticipant}}
+			c.StandaloneEnabled, c.ServerID = false, 1
+		}, "initLimit must be positive in an ensemble\nsyncLimit must be positive in an ensemble"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
