@@ -625,11 +625,118 @@ func TestCloseStopsGoroutines(t *testing.T) {
 		}
 		assert.Less(t, time.Since(start), time.Second, "Close does not wait for handshake deadlines")
 	}()
-	// Polled here rather than with Eventually, whose own goroutines would
-	// count.
+	// Polled rather than checked at once: a goroutine that has signalled
+	// its end to Close may not have returned yet. (Polled here, not with
+	// Eventually, whose own goroutines would count.)
 	left := runtime.NumGoroutine()
 	for deadline := time.Now().Add(waitFor); left > base && time.Now().Before(deadline); left = runtime.NumGoroutine() {
 		time.Sleep(5 * time.Millisecond)
 	}
 	require.LessOrEqual(t, left, base, "goroutines left after Close")
+}
+
+func TestCloseWaitsForCallbacks(t *testing.T) {
+	nodes := startCluster(t, 2, nil)
+	a, b := nodes[0], nodes[1]
+	waitLinked(t, a, b)
+	gate := make(chan struct{})
+	a.rec.setGate(gate)
+	require.NoError(t, b.tr.Send(prop(2, 1, 1)))
+	require.Eventually(t, func() bool { return a.tr.Stats().Peers[2].Received == 1 }, waitFor, time.Millisecond,
+		"deliver is in progress")
+
+	closed := make(chan struct{})
+	go func() {
+		assert.NoError(t, a.tr.Close())
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while deliver was in progress")
+	case <-time.After(50 * time.Millisecond):
+	}
+	evs := len(a.rec.eventsOf(2))
+	close(gate)
+	select {
+	case <-closed:
+	case <-time.After(waitFor):
+		t.Fatal("Close did not return after deliver did")
+	}
+	require.Len(t, a.rec.from(2), 1, "the delivery in progress completed")
+	assert.Len(t, a.rec.eventsOf(2), evs, "no Disconnected event once Close has begun")
+	require.Eventually(t, func() bool { return !b.rec.linked(1) }, waitFor, time.Millisecond, "the peer saw the link close")
+}
+
+func TestNewerConnectionReplacesOlder(t *testing.T) {
+	nodes := startCluster(t, 3, nil)
+	waitLinked(t, nodes...)
+	one, three := nodes[0], nodes[2]
+
+	// Something speaking for member 3 (member 3 restarted while member 1
+	// still holds the old link, say) dials member 1: the newer connection
+	// wins.
+	nc, err := net.Dial("tcp", one.addr)
+	require.NoError(t, err)
+	defer func() { _ = nc.Close() }()
+	_, err = nc.Write(hello(3, 1, false))
+	require.NoError(t, err)
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(waitFor)))
+	m, err := zab.ReadFrame(nc, 0)
+	require.NoError(t, err)
+	require.Equal(t, zab.Message{From: 1, To: 3, Body: zab.Hello{ID: 1, ProtocolVersion: zab.WireVersion}}, m)
+	_, err = nc.Write(rawFrame(t, prop(3, 1, 500)))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		msgs := one.rec.from(3)
+		return len(msgs) > 0 && msgs[len(msgs)-1].Body.(zab.Proposal).Zxid == 500
+	}, waitFor, time.Millisecond)
+	ev := one.rec.eventsOf(3)
+	require.GreaterOrEqual(t, len(ev), 3)
+	assert.Equal(t, []bool{true, false, true}, ev[:3], "the old link ends before the new one starts")
+
+	// The real member 3 lost its link, redials and replaces the impostor,
+	// whose connection is closed.
+	require.Eventually(t, func() bool { return len(three.rec.eventsOf(1)) >= 3 && three.rec.linked(1) }, waitFor, time.Millisecond)
+	_, err = zab.ReadFrame(nc, 0)
+	require.ErrorIs(t, err, io.EOF)
+	require.Eventually(t, func() bool { return one.rec.linked(3) }, waitFor, time.Millisecond)
+	sendAndWait(t, three, one, 501)
+	sendAndWait(t, one, three, 502)
+	ev = one.rec.eventsOf(3)
+	for i, c := range ev {
+		assert.Equal(t, i%2 == 0, c, "events alternate: %v", ev)
+	}
+	assert.Equal(t, []bool{true}, one.rec.eventsOf(2), "member 2's link is untouched")
+}
+
+func TestMisaddressedFrameDropsConnection(t *testing.T) {
+	tests := []struct {
+		name string
+		m    zab.Message
+	}{
+		{"from another member", prop(2, 1, 1)},
+		{"to another member", prop(3, 2, 1)},
+		{"second hello", zab.Message{From: 3, To: 1, Body: zab.Hello{ID: 3, ProtocolVersion: zab.WireVersion}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addrs := freeAddrs(t, 1)
+			one := startNode(t, testConfig(t, 1, addrs[0], map[int64]string{2: "", 3: ""}))
+			nc, err := net.Dial("tcp", one.addr)
+			require.NoError(t, err)
+			defer func() { _ = nc.Close() }()
+			_, err = nc.Write(hello(3, 1, false))
+			require.NoError(t, err)
+			require.NoError(t, nc.SetReadDeadline(time.Now().Add(waitFor)))
+			_, err = zab.ReadFrame(nc, 0)
+			require.NoError(t, err)
+			_, err = nc.Write(append(rawFrame(t, prop(3, 1, 7)), rawFrame(t, tc.m)...))
+			require.NoError(t, err)
+			_, err = zab.ReadFrame(nc, 0)
+			require.ErrorIs(t, err, io.EOF, "member 1 closes the connection")
+			require.Eventually(t, func() bool { return len(one.rec.eventsOf(3)) == 2 }, waitFor, time.Millisecond)
+			assert.Equal(t, []bool{true, false}, one.rec.eventsOf(3))
+			assert.Equal(t, []zab.Message{prop(3, 1, 7)}, one.rec.from(3), "only the well-addressed frame is delivered")
+		})
+	}
 }
