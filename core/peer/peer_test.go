@@ -116,7 +116,7 @@ func startNode(t *testing.T, cfg Config) *node {
 }
 
 // freeAddrs reserves count loopback addresses.
-func freeAddrs(t *testing.T, count int) []string {
+func freeAddrs(t testing.TB, count int) []string {
 	t.Helper()
 	var out []string
 	for range count {
