@@ -90,6 +90,8 @@ const (
 	// DefaultSnapSizeLimitKB is zookeeper.snapSizeLimitInKb (4 GiB of log
 	// between snapshots).
 	DefaultSnapSizeLimitKB = 4194304
+	// DefaultSnapshotWriteRateMBps is warren.snapshot.writeRateMBps.
+	DefaultSnapshotWriteRateMBps = 40
 	// DefaultSnapRetainCount is autopurge.snapRetainCount, also its minimum.
 	DefaultSnapRetainCount = 3
 	// DefaultContainerCheckIntervalMs is znode.container.checkIntervalMs.
@@ -226,8 +228,12 @@ type Config struct {
 	GlobalOutstandingLimit int
 	PreAllocSize           int64 // kilobytes
 	SnapCount              int
-	SnapSizeLimitKB        int  // zookeeper.snapSizeLimitInKb; <= 0 disables the size trigger
-	ForceSync              bool // zookeeper.forceSync (false only for "no")
+	SnapSizeLimitKB        int // zookeeper.snapSizeLimitInKb; <= 0 disables the size trigger
+	// SnapshotWriteRateMBps (warren.snapshot.writeRateMBps) caps how fast a
+	// background snapshot is written, so its write-back does not crowd out
+	// the write-ahead log's fsyncs on a shared disk; 0 means no cap.
+	SnapshotWriteRateMBps int
+	ForceSync             bool // zookeeper.forceSync (false only for "no")
 
 	AutopurgeSnapRetainCount int
 	AutopurgePurgeInterval   int // hours; 0 disables
@@ -279,6 +285,7 @@ func zooKeeperDefaults() *Config {
 		PreAllocSize:             DefaultPreAllocSize,
 		SnapCount:                DefaultSnapCount,
 		SnapSizeLimitKB:          DefaultSnapSizeLimitKB,
+		SnapshotWriteRateMBps:    DefaultSnapshotWriteRateMBps,
 		ForceSync:                true,
 		AutopurgeSnapRetainCount: DefaultSnapRetainCount,
 		PeerType:                 RoleParticipant,

@@ -356,6 +356,7 @@ var sysPrefixes = []prefixSpec{
 
 // warrenKeys are Warren's own settings.
 var warrenKeys = map[string]*spec{
+	"warren.snapshot.writeRateMBps": {set: intSetter(parseSysInt, 0, func(c *Config) *int { return &c.SnapshotWriteRateMBps })},
 	"warren.log.format": {set: func(p *parser, e *entry) error {
 		v := strings.ToLower(e.value)
 		if v != LogFormatConsole && v != LogFormatJSON {

@@ -229,6 +229,15 @@ func (sn *snapshotter) write(meta snapfile.Meta, job *snapJob) {
 		if err == nil && w.Size()-synced >= snapSyncEvery {
 			synced = w.Size()
 			err = w.Sync()
+			// Pace the write (warren.snapshot.writeRateMBps): a snapshot
+			// written flat out competes with the log's fsyncs for the disk,
+			// and a closed-loop client then sees it as write latency.
+			if rate := sn.s.cfg.SnapshotWriteRateMBps; rate > 0 {
+				due := time.Duration(float64(w.Size()) / float64(rate<<20) * float64(time.Second))
+				if el := time.Since(began); el < due {
+					time.Sleep(due - el)
+				}
+			}
 		}
 		select {
 		case sn.free <- buf:
