@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -138,32 +137,5 @@ func (s *EpochStore) write(name string, epoch int64) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.path(name)
-	tmp := p + ".tmp"
-	fail := func(step string, err error) error {
-		_ = s.fs.Remove(tmp) // best effort: a stale temporary file is never read
-		return fmt.Errorf("write %s: %s: %w", p, step, err)
-	}
-	f, err := s.fs.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
-	}
-	if _, err := f.Write([]byte(strconv.FormatInt(epoch, 10))); err != nil {
-		f.Close()
-		return fail("write", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fail("fsync", err)
-	}
-	if err := f.Close(); err != nil {
-		return fail("close", err)
-	}
-	if err := s.fs.Rename(tmp, p); err != nil {
-		return fail("rename", err)
-	}
-	if err := s.fs.SyncDir(s.dir); err != nil {
-		return fmt.Errorf("write %s: fsync %s: %w", p, s.dir, err)
-	}
-	return nil
+	return vfs.WriteFileAtomic(s.fs, s.path(name), []byte(strconv.FormatInt(epoch, 10)), 0o644)
 }

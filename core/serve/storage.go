@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -245,26 +244,7 @@ func loadSecret(fsys vfs.FS, path string) ([]byte, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, fmt.Errorf("session secret: %w", err)
 	}
-	tmp := path + ".tmp"
-	f, err := fsys.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("session secret: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("session secret: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("session secret: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("session secret: %w", err)
-	}
-	if err := fsys.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("session secret: %w", err)
-	}
-	if err := fsys.SyncDir(filepath.Dir(path)); err != nil {
+	if err := vfs.WriteFileAtomic(fsys, path, b, 0o600); err != nil {
 		return nil, fmt.Errorf("session secret: %w", err)
 	}
 	return b, nil

@@ -114,3 +114,38 @@ func EnsureDir(fsys FS, dir string) error {
 	}
 	return nil
 }
+
+// WriteFileAtomic replaces path with data durably: the data is written to
+// path+".tmp", fsynced, renamed over path, and the directory fsynced, so a
+// crash leaves the old content or the new one, never a mix. On error the
+// temporary file is removed (best effort) and path is untouched.
+func WriteFileAtomic(fsys FS, path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	fail := func(step string, err error) error {
+		_ = fsys.Remove(tmp) // a stale temporary file is never read
+		return fmt.Errorf("write %s: %s: %w", path, step, err)
+	}
+	f, err := fsys.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, perm)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fail("write", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fail("fsync", err)
+	}
+	if err := f.Close(); err != nil {
+		return fail("close", err)
+	}
+	if err := fsys.Rename(tmp, path); err != nil {
+		return fail("rename", err)
+	}
+	dir := filepath.Dir(path)
+	if err := fsys.SyncDir(dir); err != nil {
+		return fmt.Errorf("write %s: fsync %s: %w", path, dir, err)
+	}
+	return nil
+}
