@@ -312,27 +312,41 @@ func TestReconfigStandalone(t *testing.T) {
 
 // TestReplayRebuildsState records everything one replica persisted and
 // replays it into a fresh one, as start-up recovery from the log will.
+// logHarness keeps every persisted proposal, as a write-ahead log would.
+type logHarness struct {
+	*harness
+	log []Proposal
+}
+
+func newLogHarness(t *testing.T) *logHarness {
+	return &logHarness{harness: newHarness(t, Config{})}
+}
+
+// commit persists what was proposed, keeping it in the log.
+func (h *logHarness) commit() {
+	props := h.r.TakeProposals()
+	h.log = append(h.log, props...)
+	if len(props) > 0 {
+		h.r.Persisted(props[len(props)-1].Header.Zxid, h.now)
+	}
+}
+
+// connect opens a session on connection c and returns its id.
+func (h *logHarness) connect(c ConnID) int64 {
+	h.r.Connect(c, &proto.ConnectRequest{TimeOut: 6000, Passwd: make([]byte, 16)}, "127.0.0.1", h.now)
+	h.commit()
+	for _, o := range h.sink.take() {
+		if o.connect != nil {
+			return o.connect.SessionID
+		}
+	}
+	h.t.Fatal("no session")
+	return 0
+}
+
 func TestReplayRebuildsState(t *testing.T) {
-	h := newHarness(t, Config{})
-	var log []Proposal
-	commit := func() {
-		props := h.r.TakeProposals()
-		log = append(log, props...)
-		if len(props) > 0 {
-			h.r.Persisted(props[len(props)-1].Header.Zxid, h.now)
-		}
-	}
-	connect := func(c ConnID) int64 {
-		h.r.Connect(c, &proto.ConnectRequest{TimeOut: 6000, Passwd: make([]byte, 16)}, "127.0.0.1", h.now)
-		commit()
-		for _, o := range h.sink.take() {
-			if o.connect != nil {
-				return o.connect.SessionID
-			}
-		}
-		t.Fatal("no session")
-		return 0
-	}
+	lh := newLogHarness(t)
+	h, commit, connect := lh.harness, lh.commit, lh.connect
 	s1 := connect(1)
 	connect(2)
 	h.do(1, 1, proto.OpCreate, &proto.CreateRequest{Path: "/a", Data: []byte("x"), ACL: proto.OpenACLUnsafe})
@@ -346,7 +360,7 @@ func TestReplayRebuildsState(t *testing.T) {
 	commit()
 
 	fresh := newHarness(t, Config{})
-	for _, p := range log {
+	for _, p := range lh.log {
 		require.NoError(t, fresh.r.Replay(p.Header, p.Txn, fresh.now))
 	}
 	assert.Empty(t, fresh.sink.take(), "replay sends nothing")
@@ -358,7 +372,7 @@ func TestReplayRebuildsState(t *testing.T) {
 	assert.Equal(t, []string{"/a/e0000000000"}, fresh.r.Tree().Ephemerals(s1))
 
 	// Out-of-order input is refused, and new proposals continue the zxids.
-	assert.Error(t, fresh.r.Replay(log[0].Header, log[0].Txn, fresh.now))
+	assert.Error(t, fresh.r.Replay(lh.log[0].Header, lh.log[0].Txn, fresh.now))
 	resp := fresh.connect(9, &proto.ConnectRequest{TimeOut: 6000, Passwd: make([]byte, 16)})
 	require.NotNil(t, resp)
 	assert.Equal(t, h.r.LastApplied()+1, fresh.r.LastApplied(), "the next session's txn follows the replayed log")

@@ -16,26 +16,8 @@ import (
 // transactions logged after its zxid: same tree, sessions and zxid, and the
 // recovered sessions expire on their own.
 func TestSnapshotPlusLogRecovers(t *testing.T) {
-	h := newHarness(t, Config{})
-	var log []Proposal
-	commit := func() {
-		props := h.r.TakeProposals()
-		log = append(log, props...)
-		if len(props) > 0 {
-			h.r.Persisted(props[len(props)-1].Header.Zxid, h.now)
-		}
-	}
-	connect := func(c ConnID) int64 {
-		h.r.Connect(c, &proto.ConnectRequest{TimeOut: 6000, Passwd: make([]byte, 16)}, "127.0.0.1", h.now)
-		commit()
-		for _, o := range h.sink.take() {
-			if o.connect != nil {
-				return o.connect.SessionID
-			}
-		}
-		t.Fatal("no session")
-		return 0
-	}
+	lh := newLogHarness(t)
+	h, commit, connect := lh.harness, lh.commit, lh.connect
 	s1 := connect(1)
 	connect(2)
 	for i := 0; i < 50; i++ {
@@ -67,7 +49,7 @@ func TestSnapshotPlusLogRecovers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, at, info.Zxid)
 	assert.Equal(t, 2, info.Sessions)
-	for _, p := range log {
+	for _, p := range lh.log {
 		if p.Header.Zxid > at {
 			require.NoError(t, fresh.r.Replay(p.Header, p.Txn, fresh.now))
 		}

@@ -23,6 +23,21 @@ func followerOf(t *testing.T, st DurableState, store Storage) *Node {
 	return n
 }
 
+// servingFollower is a fresh follower synchronised (an empty DIFF) with
+// leader 1 in epoch 1 and serving.
+func servingFollower(t *testing.T) *Node {
+	t.Helper()
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
+	step(n, LeaderInfo{NewEpoch: 1})
+	step(n, Diff{})
+	r := step(n, NewLeader{Zxid: MakeZxid(1, 0)})
+	n.Persisted(r.Persist[len(r.Persist)-1].ID)
+	n.Ready()
+	step(n, UpToDate{})
+	require.Equal(t, Following, n.State())
+	return n
+}
+
 func bodies(msgs []Message, to int64) []Body {
 	var out []Body
 	for _, m := range msgs {
@@ -132,13 +147,8 @@ func TestTruncReloadsState(t *testing.T) {
 // ZOOKEEPER-4394: a COMMIT for a proposal the learner never received is a
 // broken stream: the learner leaves the leader rather than guess.
 func TestCommitForUnknownProposalLeaves(t *testing.T) {
-	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
-	step(n, LeaderInfo{NewEpoch: 1})
-	step(n, Diff{})
-	r := step(n, NewLeader{Zxid: MakeZxid(1, 0)})
-	n.Persisted(r.Persist[len(r.Persist)-1].ID)
-	n.Ready()
-	step(n, UpToDate{})
+	n := servingFollower(t)
+	var r Ready
 	r = step(n, Commit{Zxid: MakeZxid(1, 7)})
 	assert.Equal(t, Looking, n.State())
 	assert.NotEmpty(t, r.Errors)
@@ -148,13 +158,8 @@ func TestCommitForUnknownProposalLeaves(t *testing.T) {
 // Proposals are acknowledged in zxid order, each only once durable, and a
 // proposal that does not follow the last one is refused.
 func TestProposalsAckedInOrderWhenDurable(t *testing.T) {
-	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
-	step(n, LeaderInfo{NewEpoch: 1})
-	step(n, Diff{})
-	r := step(n, NewLeader{Zxid: MakeZxid(1, 0)})
-	n.Persisted(r.Persist[len(r.Persist)-1].ID)
-	n.Ready()
-	step(n, UpToDate{})
+	n := servingFollower(t)
+	var r Ready
 	n.Step(Message{From: 1, To: 2, Body: Proposal{Zxid: MakeZxid(1, 1)}})
 	n.Step(Message{From: 1, To: 2, Body: Proposal{Zxid: MakeZxid(1, 2)}})
 	r = n.Ready()
@@ -328,13 +333,8 @@ func TestSyncWaitsForCommitAndQuorumRound(t *testing.T) {
 // A learner echoes the leader's ping round with the sessions its clients
 // touched.
 func TestLearnerEchoesPingRound(t *testing.T) {
-	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
-	step(n, LeaderInfo{NewEpoch: 1})
-	step(n, Diff{})
-	r := step(n, NewLeader{Zxid: MakeZxid(1, 0)})
-	n.Persisted(r.Persist[len(r.Persist)-1].ID)
-	n.Ready()
-	step(n, UpToDate{})
+	n := servingFollower(t)
+	var r Ready
 	n.Touch(0x55, 4000)
 	r = step(n, Ping{Round: 12})
 	assert.Equal(t, []Body{Ping{Round: 12, Touched: []SessionTouch{{Session: 0x55, Timeout: 4000}}}}, bodies(r.Send, 1))
