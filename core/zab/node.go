@@ -417,6 +417,24 @@ func (n *Node) Step(m Message) {
 	}
 }
 
+// Connected tells the node a connection to peer came up (the transport
+// drops what is sent while a link is down). A looking member sends the
+// peer its vote at once rather than at its next resend, and a learner
+// still waiting for its leader's answer resends FOLLOWERINFO, so start-up
+// and failover do not wait out a backoff interval.
+func (n *Node) Connected(peer int64) {
+	switch {
+	case n.state == Looking:
+		if peer != n.cfg.ID && n.election.started {
+			n.election.reply(peer)
+			n.drainElection()
+		}
+	case n.learn != nil && peer == n.leader && n.learn.phase == lDiscovery:
+		n.learn.lastInfo = n.nowMs
+		n.send(n.leader, FollowerInfo{AcceptedEpoch: n.acceptedEpoch, LastZxid: n.lastDurable, Observer: n.learn.observer})
+	}
+}
+
 // Disconnected tells the node its connection to peer broke (the transport
 // noticed). A learner that loses its leader goes back to election; a leader
 // forgets the learner.

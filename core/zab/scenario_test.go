@@ -339,3 +339,23 @@ func TestLearnerEchoesPingRound(t *testing.T) {
 	r = step(n, Ping{Round: 12})
 	assert.Equal(t, []Body{Ping{Round: 12, Touched: []SessionTouch{{Session: 0x55, Timeout: 4000}}}}, bodies(r.Send, 1))
 }
+
+// A link coming up gets the member's vote (or, for a learner waiting on its
+// leader, FOLLOWERINFO) at once: the transport dropped what was sent while
+// it was down, and waiting for the next resend would slow start-up.
+func TestConnectedResendsAtOnce(t *testing.T) {
+	n := NewNode(Config{ID: 2, Voters: []int64{1, 2, 3}, TickMs: 100, Storage: &memStorage{}}, DurableState{})
+	n.Start(0)
+	n.Ready()
+	n.Connected(3)
+	r := n.Ready()
+	require.Len(t, r.Send, 1)
+	assert.Equal(t, int64(3), r.Send[0].To)
+	assert.IsType(t, Notification{}, r.Send[0].Body)
+
+	f := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
+	f.Connected(1)
+	assert.Equal(t, []Body{FollowerInfo{AcceptedEpoch: 1}}, bodies(f.Ready().Send, 1))
+	f.Connected(3)
+	assert.Empty(t, bodies(f.Ready().Send, 3), "only the leader gets FOLLOWERINFO")
+}
