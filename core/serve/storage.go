@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -109,6 +111,15 @@ type recoveryReport struct {
 // not continue the snapshot, or an I/O error stops recovery with an error
 // naming the file.
 func (st *storage) recover(r *replica.Replica, nowMs int64) (recoveryReport, error) {
+	return st.recoverTo(r, nowMs, math.MaxInt64)
+}
+
+// recoverTo is recover up to zxid upto and no further: the newest valid
+// snapshot at or below it, then the log up to it (what an ensemble member
+// reloads after a TRUNC or an installed snapshot, when its log may already
+// hold later, not yet committed, transactions). Only the start-up form
+// (upto = MaxInt64) may reset a log that ends before the snapshot.
+func (st *storage) recoverTo(r *replica.Replica, nowMs, upto int64) (recoveryReport, error) {
 	var rep recoveryReport
 	infos, err := snapfile.List(st.fs, st.snapDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -116,6 +127,9 @@ func (st *storage) recover(r *replica.Replica, nowMs int64) (recoveryReport, err
 	}
 	for i := range infos {
 		in := infos[i]
+		if in.Zxid > upto {
+			continue
+		}
 		meta, lerr := st.loadSnapshot(r, in.Path, nowMs)
 		if lerr == nil {
 			st.snap, st.snapMeta = &in, meta
@@ -130,6 +144,18 @@ func (st *storage) recover(r *replica.Replica, nowMs int64) (recoveryReport, err
 		st.zl.Error("snapshot is damaged; passing over it for an older snapshot and more of the log",
 			zap.String("file", in.Path), zap.Error(lerr))
 		rep.Damaged = append(rep.Damaged, in.Path)
+	}
+
+	if len(infos) == 0 && st.log.LastZxid() == 0 && !st.readOnly && upto == math.MaxInt64 {
+		// A fresh data directory: start it with a snapshot of the empty
+		// state at zxid 0, so that a log without a base snapshot always
+		// means lost snapshots (ZOOKEEPER-2325), whatever epoch it starts in.
+		info, err := st.writeSnapshot(r)
+		if err != nil {
+			return rep, fmt.Errorf("initial snapshot: %w", err)
+		}
+		st.snap = &info
+		rep.Snapshot, rep.SnapshotZxid = info.Path, info.Zxid
 	}
 
 	from := rep.SnapshotZxid
@@ -152,7 +178,7 @@ func (st *storage) recover(r *replica.Replica, nowMs int64) (recoveryReport, err
 			st.zl.Warn("the transaction log ends before the snapshot; continuing from the snapshot",
 				zap.String("logLastZxid", fmt.Sprintf("0x%x", last)), zap.String("snapshotZxid", fmt.Sprintf("0x%x", from)))
 		}
-		if !st.readOnly && last != from {
+		if !st.readOnly && last != from && upto == math.MaxInt64 {
 			if err := st.log.Reset(from); err != nil {
 				return rep, fmt.Errorf("transaction log: %w", err)
 			}
@@ -170,6 +196,9 @@ func (st *storage) recover(r *replica.Replica, nowMs int64) (recoveryReport, err
 	}
 	defer it.Close()
 	for it.Next() {
+		if it.Record().Zxid > upto {
+			break
+		}
 		h, txn, err := it.Record().Txn()
 		if err != nil {
 			return rep, fmt.Errorf("transaction log: record 0x%x: %w", it.Record().Zxid, err)
@@ -183,6 +212,30 @@ func (st *storage) recover(r *replica.Replica, nowMs int64) (recoveryReport, err
 		return rep, fmt.Errorf("transaction log: %w", err)
 	}
 	return rep, nil
+}
+
+// writeSnapshot writes a snapshot of r's state at once (on the calling
+// goroutine: for small states, like the initial empty one).
+func (st *storage) writeSnapshot(r *replica.Replica) (snapfile.Info, error) {
+	snap, err := r.BeginSnapshot()
+	if err != nil {
+		return snapfile.Info{}, err
+	}
+	var stream []byte
+	for done := false; !done; {
+		stream, done = snap.Next(stream, 1<<16)
+	}
+	meta := snapfile.Meta{Zxid: snap.Zxid(), Digest: snap.Digest(), Nodes: int64(snap.NodeCount()),
+		Sessions: int64(snap.SessionCount()), Created: time.Now().UnixMilli()}
+	w, err := snapfile.Create(st.fs, st.snapDir, meta)
+	if err != nil {
+		return snapfile.Info{}, err
+	}
+	if _, err := w.Write(stream); err != nil {
+		return snapfile.Info{}, err
+	}
+	st.snapMeta = meta
+	return w.Commit()
 }
 
 // loadSnapshot loads one snapshot file into a fresh replica.
