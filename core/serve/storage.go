@@ -227,6 +227,12 @@ func (st *storage) writeSnapshot(r *replica.Replica) (snapfile.Info, error) {
 	}
 	meta := snapfile.Meta{Zxid: snap.Zxid(), Digest: snap.Digest(), Nodes: int64(snap.NodeCount()),
 		Sessions: int64(snap.SessionCount()), Created: time.Now().UnixMilli()}
+	st.snapMeta = meta
+	return st.writeStream(meta, stream)
+}
+
+// writeStream writes a whole snapshot stream as a snapshot file.
+func (st *storage) writeStream(meta snapfile.Meta, stream []byte) (snapfile.Info, error) {
 	w, err := snapfile.Create(st.fs, st.snapDir, meta)
 	if err != nil {
 		return snapfile.Info{}, err
@@ -234,7 +240,6 @@ func (st *storage) writeSnapshot(r *replica.Replica) (snapfile.Info, error) {
 	if _, err := w.Write(stream); err != nil {
 		return snapfile.Info{}, err
 	}
-	st.snapMeta = meta
 	return w.Commit()
 }
 

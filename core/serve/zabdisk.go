@@ -128,15 +128,8 @@ func (d *zabDisk) install(zxid int64, parts [][]byte) error {
 	if info.Zxid != zxid {
 		return fmt.Errorf("snapshot from the leader holds 0x%x, announced 0x%x", info.Zxid, zxid)
 	}
-	w, err := snapfile.Create(d.st.fs, d.st.snapDir, snapfile.Meta{Zxid: info.Zxid, Digest: info.Digest,
-		Nodes: int64(info.Nodes), Sessions: int64(info.Sessions), Created: time.Now().UnixMilli()})
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(stream); err != nil {
-		return err
-	}
-	if _, err := w.Commit(); err != nil {
+	if _, err := d.st.writeStream(snapfile.Meta{Zxid: info.Zxid, Digest: info.Digest,
+		Nodes: int64(info.Nodes), Sessions: int64(info.Sessions), Created: time.Now().UnixMilli()}, stream); err != nil {
 		return err
 	}
 	if err := d.removeSnapshotsAfter(zxid); err != nil {
