@@ -60,4 +60,4 @@ chaos:
 SEEDS ?= 1000
 .PHONY: sim
 sim:
-	ZAB_SEEDS=$(SEEDS) $(GO) test -count=1 -timeout 0 -run 'TestEnsembleSurvivesCrashes' -v ./core/zab | grep -v '^=== RUN\|^    --- PASS'
+	bash -o pipefail -c "ZAB_SEEDS=$(SEEDS) $(GO) test -count=1 -timeout 0 -run 'TestEnsembleSurvivesCrashes' -v ./core/zab | grep -v '^=== RUN\|^    --- PASS'"

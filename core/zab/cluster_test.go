@@ -92,6 +92,7 @@ type cluster struct {
 	proposedSeq int
 	acked       []int64 // zxids a leader committed (told a client)
 	counters    map[string]int
+	quiet       bool // no more client writes (settling)
 }
 
 func newCluster(t *testing.T, seed int64, voters, observers int) *cluster {
@@ -410,7 +411,7 @@ func (c *cluster) step() {
 		m.node.Tick(c.now)
 		c.drain(m)
 		// The leader proposes client writes.
-		if m.node.State() == Leading && c.rng.Intn(3) == 0 {
+		if m.node.State() == Leading && !c.quiet && c.rng.Intn(3) == 0 {
 			if z, err := m.node.NextZxid(); err == nil {
 				c.proposedSeq++
 				require.NoError(c.t, m.node.Propose(Entry{Zxid: z, Txn: []byte(fmt.Sprintf("w%d@%d", c.proposedSeq, m.id))}))
@@ -454,7 +455,13 @@ func (c *cluster) run(steps int) {
 
 // settle runs until every up member serves and applies the same history.
 func (c *cluster) settle(maxSteps int) bool {
+	// Writes keep coming for a while, then stop so the ensemble can drain.
+	c.quiet = false
+	defer func() { c.quiet = false }()
 	for i := 0; i < maxSteps; i++ {
+		if i == maxSteps/4 {
+			c.quiet = true
+		}
 		c.step()
 		var leader *member
 		ok := true

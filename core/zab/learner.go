@@ -254,15 +254,14 @@ func (n *Node) learnerNewLeader(nl NewLeader) {
 	}
 	ls.phase = lNewLeader
 	base := n.lastDurable
-	reload := false
 	switch {
 	case ls.snap:
-		base, reload = ls.snapZxid, true
+		base = ls.snapZxid
 		data := ls.snapData
 		ls.snapData = nil
 		n.persist(PersistRequest{Kind: PersistSnapshot, Zxid: ls.snapZxid, Data: data}, nil)
 	case ls.trunc:
-		base, reload = ls.truncTo, true
+		base = ls.truncTo
 		n.persist(PersistRequest{Kind: PersistTruncate, Zxid: ls.truncTo}, nil)
 	}
 	props := ls.props
@@ -299,14 +298,10 @@ func (n *Node) learnerNewLeader(nl NewLeader) {
 		if n.learn != ls {
 			return
 		}
-		if reload {
-			n.ready.Reload, n.ready.ReloadZxid = true, base
-			n.lastCommitted = base
-		} else {
-			// Our own log up to the sync point is the leader's history:
-			// everything in it is committed now.
-			n.fastForward(base)
-		}
+		// Our own log up to the sync point is the leader's history:
+		// everything in it is committed now. (A TRUNC or snapshot already
+		// had the state reloaded when it became durable; see Persisted.)
+		n.fastForward(base)
 		ls.phase = lSynced
 		n.send(n.leader, Ack{Zxid: nl.Zxid})
 		n.election.Settled(n.state, Vote{Leader: n.leader, Zxid: n.lastDurable, PeerEpoch: epoch}, n.election.Round())

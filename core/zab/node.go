@@ -332,8 +332,17 @@ func (n *Node) Persisted(id uint64) {
 			if k := len(p.req.Entries); k > 0 {
 				n.lastDurable = p.req.Entries[k-1].Zxid
 			}
-		case PersistTruncate, PersistSnapshot:
+		case PersistTruncate:
 			n.lastDurable = p.req.Zxid
+			if n.lastCommitted > p.req.Zxid {
+				// The state holds transactions the log no longer does
+				// (it applied its whole log at start): rebuild it, even if
+				// the sync that asked for the cut was abandoned since.
+				n.reload(p.req.Zxid)
+			}
+		case PersistSnapshot:
+			n.lastDurable = p.req.Zxid
+			n.reload(p.req.Zxid)
 		case PersistAcceptedEpoch:
 			n.acceptedEpoch = p.req.Epoch
 		case PersistCurrentEpoch:
@@ -343,6 +352,12 @@ func (n *Node) Persisted(id uint64) {
 			p.then()
 		}
 	}
+}
+
+// reload asks the driver to rebuild the state from disk up to zxid.
+func (n *Node) reload(zxid int64) {
+	n.ready.Reload, n.ready.ReloadZxid = true, zxid
+	n.lastCommitted = zxid
 }
 
 // setRole records a role change for the driver.

@@ -107,12 +107,15 @@ func TestSnapInstalledBeforeAck(t *testing.T) {
 	assert.Equal(t, [][]byte{[]byte("part1"), []byte("part2")}, r.Persist[0].Data)
 	assert.Equal(t, PersistAppend, r.Persist[1].Kind)
 	assert.Equal(t, PersistCurrentEpoch, r.Persist[2].Kind)
+	n.Persisted(r.Persist[0].ID)
+	r0 := n.Ready()
+	assert.True(t, r0.Reload, "the state is rebuilt from the snapshot once it is durable")
+	assert.Equal(t, MakeZxid(1, 5), r0.ReloadZxid)
+	assert.Empty(t, bodies(r0.Send, 1))
 	n.Persisted(r.Persist[1].ID)
 	assert.Empty(t, bodies(n.Ready().Send, 1))
 	n.Persisted(r.Persist[2].ID)
 	r = n.Ready()
-	assert.True(t, r.Reload)
-	assert.Equal(t, MakeZxid(1, 5), r.ReloadZxid)
 	assert.Empty(t, r.Commit, "the proposal after the snapshot waits for its COMMIT")
 	assert.Equal(t, []Body{Ack{Zxid: MakeZxid(2, 0)}}, bodies(r.Send, 1))
 	d, _ := n.LastZxid()
@@ -124,7 +127,8 @@ func TestSnapInstalledBeforeAck(t *testing.T) {
 }
 
 // ZOOKEEPER-2845 / 1549: a TRUNC cuts the log and makes the driver reload
-// the state up to the truncation point, never beyond.
+// the state up to the truncation point, never beyond; it does so when the
+// cut is durable, even if the sync that asked for it is abandoned first.
 func TestTruncReloadsState(t *testing.T) {
 	store := &memStorage{log: []Entry{{Zxid: MakeZxid(1, 1)}, {Zxid: MakeZxid(1, 2)}, {Zxid: MakeZxid(1, 3)}}}
 	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: MakeZxid(1, 3), Applied: MakeZxid(1, 3)}, store)
@@ -358,4 +362,25 @@ func TestConnectedResendsAtOnce(t *testing.T) {
 	assert.Equal(t, []Body{FollowerInfo{AcceptedEpoch: 1}}, bodies(f.Ready().Send, 1))
 	f.Connected(3)
 	assert.Empty(t, bodies(f.Ready().Send, 3), "only the leader gets FOLLOWERINFO")
+}
+
+// A learner that abandons a sync after asking for a TRUNC still has its
+// state reloaded when the cut becomes durable (found by make sim, seed
+// 570: the state kept a truncated transaction and the next DIFF left a gap).
+func TestTruncReloadsEvenAfterTheSyncIsAbandoned(t *testing.T) {
+	store := &memStorage{log: []Entry{{Zxid: MakeZxid(1, 1)}, {Zxid: MakeZxid(1, 2)}}}
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: MakeZxid(1, 2), Applied: MakeZxid(1, 2)}, store)
+	step(n, LeaderInfo{NewEpoch: 1})
+	step(n, Trunc{Zxid: MakeZxid(1, 1)})
+	step(n, Diff{LeaderZxid: MakeZxid(1, 1)})
+	r := step(n, NewLeader{Zxid: MakeZxid(1, 0)})
+	n.Disconnected(1) // the leader goes away before the cut is durable
+	require.Equal(t, Looking, n.State())
+	n.Ready()
+	n.Persisted(r.Persist[0].ID)
+	r = n.Ready()
+	assert.True(t, r.Reload)
+	assert.Equal(t, MakeZxid(1, 1), r.ReloadZxid)
+	_, c := n.LastZxid()
+	assert.Equal(t, MakeZxid(1, 1), c)
 }
