@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"context"
 	"net"
 	"sort"
 	"strings"
@@ -21,37 +20,16 @@ import (
 	"github.com/warrenhq/warren/internal/vfs"
 )
 
-// startOnFS runs a server on dir whose transaction log goes through fsys
-// (nil: the real file system), with 1 KiB preallocation so that a full
-// disk is hit at once.
+// startOnFS runs a server on dir whose storage goes through fsys (nil: the
+// real file system), with 1 KiB preallocation so that a full disk is hit
+// at once.
 func startOnFS(t *testing.T, dir string, fsys vfs.FS, log *zap.Logger) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir, cfg.DataLogDir = dir, dir
-	cfg.ClientPortAddress = "127.0.0.1"
-	cfg.ClientPort = 0
-	cfg.Admin.EnableServer = false
-	cfg.TickTime = 100
-	cfg.MinSessionTimeout = 200
-	cfg.MaxSessionTimeout = 20000
-	cfg.PreAllocSize = 1 // KiB
-	srv, err := New(cfg, log)
-	require.NoError(t, err)
-	srv.fs = fsys
-	require.NoError(t, srv.Listen())
-	ctx, cancel := context.WithCancel(context.Background())
-	ts := &testServer{srv: srv, addr: srv.ClientAddr().String(), cancel: cancel, done: make(chan error, 1)}
-	go func() { ts.done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-ts.done:
-			assert.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Error("server did not shut down")
-		}
-	})
-	return ts
+	return startServerWithLogger(t, log, func(c *config.Config) {
+		c.DataDir, c.DataLogDir = dir, dir
+		c.Admin.EnableServer = false
+		c.PreAllocSize = 1 // KiB
+	}, withFS(fsys))
 }
 
 func TestDiskFull(t *testing.T) {

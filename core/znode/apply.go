@@ -173,6 +173,18 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	}
 	t.digest += statHash(ph, p)
 
+	t.trackOwner(n)
+	st := n.stat() // taken before quota bookkeeping, as ZooKeeper copies it
+	t.quotaCreated(n, c.Path)
+	*changes = append(*changes,
+		Change{Type: proto.EventNodeCreated, Path: c.Path, ACL: t.acls.list(n.acl), Zxid: h.Zxid},
+		Change{Type: proto.EventNodeChildrenChanged, Path: parentPath, ACL: t.acls.list(p.acl), Zxid: h.Zxid})
+	return st
+}
+
+// trackOwner registers n with its session's ephemerals or with the
+// reapable containers and TTL nodes, as its stored owner says.
+func (t *Tree) trackOwner(n *node) {
 	switch owner := n.owner(); kindOf(owner) {
 	case ownerEphemeral:
 		set := t.ephemerals[owner]
@@ -185,12 +197,6 @@ func (t *Tree) create(h Header, c *CreateTxn, changes *[]Change) proto.Stat {
 	case ownerContainer, ownerTTL:
 		t.reapable[n] = struct{}{}
 	}
-	st := n.stat() // taken before quota bookkeeping, as ZooKeeper copies it
-	t.quotaCreated(n, c.Path)
-	*changes = append(*changes,
-		Change{Type: proto.EventNodeCreated, Path: c.Path, ACL: t.acls.list(n.acl), Zxid: h.Zxid},
-		Change{Type: proto.EventNodeChildrenChanged, Path: parentPath, ACL: t.acls.list(p.acl), Zxid: h.Zxid})
-	return st
 }
 
 // delete removes n, whose full path is path; n must have no children and

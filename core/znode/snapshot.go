@@ -646,18 +646,7 @@ func buildTree(recs []loadRec, ids *idMap, lists map[uint64][]proto.ACL, off int
 		}
 		t.dataSize += int64(len(path) + n.size())
 		t.digest += t.nodeHash(n, path)
-		switch owner := n.owner(); kindOf(owner) {
-		case ownerEphemeral:
-			set := t.ephemerals[owner]
-			if set == nil {
-				set = make(map[*node]struct{})
-				t.ephemerals[owner] = set
-			}
-			set[n] = struct{}{}
-			t.nEphemeral++
-		case ownerContainer, ownerTTL:
-			t.reapable[n] = struct{}{}
-		}
+		t.trackOwner(n)
 		if parent := Parent(path); nm == quotaLimitNode && strings.HasPrefix(parent, QuotaPath) {
 			t.quotas[strings.TrimPrefix(parent, QuotaPath)] = struct{}{}
 		}
