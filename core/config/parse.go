@@ -272,10 +272,11 @@ func (p *parser) finishServers() bool {
 		p.errs = append(p.errs, &Error{File: p.file, Key: "server.N",
 			Reason: "lists only observers; an ensemble needs participants"})
 	}
-	if c.Distributed() {
-		p.warnings = append(p.warnings, Warning{Level: LevelWarn, File: p.file, Key: "server.N",
-			Message: fmt.Sprintf("%d servers listed, but Warren does not run ensembles yet: this server runs standalone",
-				len(c.Servers))})
+	for _, s := range c.Servers {
+		if len(s.Alternates) > 0 {
+			p.warnings = append(p.warnings, Warning{Level: LevelWarn, File: p.file, Line: s.Line, Key: "server." + strconv.FormatInt(s.ID, 10),
+				Message: "lists several addresses; Warren connects to the first one only (multi-address failover is not supported)"})
+		}
 	}
 	return len(p.errs) == errs
 }

@@ -82,6 +82,7 @@ const (
 	itemRead  itemKind = iota // executed when it reaches the head of the queue
 	itemWrite                 // answered when its transaction is applied
 	itemError                 // a failed write, answered once lastApplied >= zxid
+	itemSync                  // an ensemble sync, answered once done and lastApplied >= zxid
 )
 
 type item struct {
@@ -95,6 +96,9 @@ type item struct {
 	// judged is set on an error reply decided against pending
 	// transactions, which PersistFailed may abandon.
 	judged bool
+	// fwd marks a write a learner forwarded to the leader: it is answered
+	// when the transaction with its session and xid commits.
+	fwd bool
 }
 
 type conn struct {
@@ -145,6 +149,8 @@ type Replica struct {
 	reapWindow int64
 
 	stats Stats
+
+	ens *ensemble // nil for a standalone server
 }
 
 // Stats counts what the replica did, for mntr and tests.
@@ -154,6 +160,7 @@ type Stats struct {
 	Notifications int64
 	Expired       int64
 	Reaped        int64
+	Applied       int64 // transactions applied since start (not replayed ones)
 }
 
 // New builds a replica over an empty tree; startMs seeds session ids.
@@ -230,6 +237,10 @@ func (r *Replica) TakeProposals() []Proposal {
 
 func (r *Replica) propose(p *proposal) {
 	r.inflight = append(r.inflight, p)
+	if r.ens != nil {
+		r.ens.propose(p)
+		return
+	}
 	r.unpersisted = append(r.unpersisted, p.Proposal)
 }
 
@@ -242,6 +253,13 @@ func (r *Replica) Connect(c ConnID, req *proto.ConnectRequest, remoteIP string, 
 	cn := &conn{id: c, ip: remoteIP, readOnly: req.HasReadOnly}
 	cn.addIDs(acl.IPID(remoteIP))
 	r.conns[c] = cn
+	if r.ens != nil && !r.ens.serving {
+		// Not part of a serving quorum: the client must try another
+		// member, as ZooKeeper closes connections it cannot serve.
+		r.dropConn(c)
+		r.sink.Close(c)
+		return
+	}
 	if req.LastZxidSeen > r.lastApplied {
 		// The client has seen a newer state than ours: it must try another
 		// server. ZooKeeper closes without a reply.
@@ -250,6 +268,10 @@ func (r *Replica) Connect(c ConnID, req *proto.ConnectRequest, remoteIP string, 
 		return
 	}
 	timeout := session.Negotiate(req.TimeOut, r.cfg.MinSessionTimeoutMs, r.cfg.MaxSessionTimeoutMs)
+	if r.ens != nil && !r.ens.leading() {
+		r.learnerConnect(cn, req, timeout, nowMs)
+		return
+	}
 	if req.SessionID == 0 {
 		id := r.sessions.NextID()
 		r.sessions.Add(id, timeout, nowMs) // tracked from now, so it expires even if never used
@@ -266,7 +288,13 @@ func (r *Replica) Connect(c ConnID, req *proto.ConnectRequest, remoteIP string, 
 		r.sink.Close(c)
 		return
 	}
-	if old, ok := r.owner[req.SessionID]; ok && old != c {
+	r.attach(cn, req, timeout, nowMs)
+}
+
+// attach makes cn serve the existing session req.SessionID and answers the
+// handshake.
+func (r *Replica) attach(cn *conn, req *proto.ConnectRequest, timeout int32, nowMs int64) {
+	if old, ok := r.owner[req.SessionID]; ok && old != cn.id {
 		// The session moves to the newest connection; the old one stops
 		// serving it.
 		r.dropConn(old)
@@ -274,9 +302,9 @@ func (r *Replica) Connect(c ConnID, req *proto.ConnectRequest, remoteIP string, 
 	}
 	cn.session = req.SessionID
 	cn.connected = true
-	r.owner[req.SessionID] = c
+	r.owner[req.SessionID] = cn.id
 	r.sessions.SetTimeout(req.SessionID, timeout, nowMs)
-	r.sink.Connected(c, &proto.ConnectResponse{TimeOut: timeout, SessionID: req.SessionID, Passwd: r.sessions.Password(req.SessionID), HasReadOnly: req.HasReadOnly})
+	r.sink.Connected(cn.id, &proto.ConnectResponse{TimeOut: timeout, SessionID: req.SessionID, Passwd: r.sessions.Password(req.SessionID), HasReadOnly: req.HasReadOnly})
 }
 
 // Disconnected tells the replica a connection is gone. Its session lives on
@@ -305,6 +333,9 @@ func (r *Replica) Request(c ConnID, hdr proto.RequestHeader, rec proto.Record, n
 	}
 	r.stats.Received++
 	r.sessions.Touch(cn.session, nowMs)
+	if r.ens != nil {
+		r.touch(cn.session, nowMs)
+	}
 	switch hdr.Type {
 	case proto.OpAuth:
 		r.auth(cn, hdr, rec)
@@ -333,7 +364,18 @@ func (r *Replica) Request(c ConnID, hdr proto.RequestHeader, rec proto.Record, n
 		proto.OpDelete, proto.OpSetData, proto.OpSetACL, proto.OpCheck:
 		r.write(cn, hdr, rec, nowMs)
 	case proto.OpCloseSession:
+		if r.ens != nil && !r.ens.leading() {
+			cn.closing = true
+			r.forward(cn, hdr, nil)
+			return
+		}
 		r.closeSession(cn, hdr, nowMs)
+	case proto.OpSync:
+		if r.ens != nil {
+			r.sync(cn, hdr, rec)
+			return
+		}
+		r.enqueue(cn, &item{kind: itemRead, hdr: hdr, req: rec})
 	case proto.OpReconfig:
 		// As ZooKeeper's PrepRequestProcessor: RECONFIGDISABLED unless
 		// reconfigEnabled; then WRITE on /zookeeper/config (only super
@@ -348,7 +390,7 @@ func (r *Replica) Request(c ConnID, hdr proto.RequestHeader, rec proto.Record, n
 		}
 		r.enqueue(cn, &item{kind: itemError, hdr: hdr, zxid: r.lastProposed, err: code})
 	case proto.OpPing, proto.OpExists, proto.OpGetData, proto.OpGetACL, proto.OpGetChildren,
-		proto.OpGetChildren2, proto.OpSync, proto.OpGetEphemerals, proto.OpGetAllChildrenNumber,
+		proto.OpGetChildren2, proto.OpGetEphemerals, proto.OpGetAllChildrenNumber,
 		proto.OpWhoAmI, proto.OpCheckWatches, proto.OpRemoveWatches, proto.OpAddWatch,
 		proto.OpSetWatches, proto.OpSetWatches2:
 		r.enqueue(cn, &item{kind: itemRead, hdr: hdr, req: rec})
@@ -507,6 +549,10 @@ func (r *Replica) prepSession(cn *conn) prep.Session {
 }
 
 func (r *Replica) write(cn *conn, hdr proto.RequestHeader, rec proto.Record, nowMs int64) {
+	if r.ens != nil && !r.ens.leading() {
+		r.forward(cn, hdr, rec)
+		return
+	}
 	h := r.nextHeader(cn.session, hdr.Xid, hdr.Type, nowMs)
 	txn, code := r.prep.Prepare(h, rec, r.prepSession(cn))
 	if code != proto.OK {
@@ -558,6 +604,12 @@ func (r *Replica) proposeClose(sessionID int64, c ConnID, xid int32, nowMs int64
 // Tick advances time: it expires sessions and reaps empty containers and
 // expired TTL nodes.
 func (r *Replica) Tick(nowMs int64) {
+	if r.ens != nil {
+		r.ens.node.Tick(nowMs)
+		if !r.ens.leading() || !r.ens.serving {
+			return // the leader owns expiry and reaping
+		}
+	}
 	for _, id := range r.sessions.Expired(nowMs) {
 		if r.closed[id] {
 			continue
@@ -631,6 +683,7 @@ func (r *Replica) drainWaiting() {
 func (r *Replica) apply(p *proposal, nowMs int64) {
 	h := p.Header
 	res := r.tree.Apply(h, p.Txn)
+	r.stats.Applied++
 	r.lastApplied = h.Zxid
 	r.prep.Applied(h.Zxid)
 	switch t := p.Txn.(type) {
@@ -683,6 +736,9 @@ func (r *Replica) finishConnect(p *proposal, h znode.Header) {
 	}
 	s, ok := r.sessions.Get(h.Session)
 	if !ok {
+		// The leader refused the session (an ensemble member only).
+		r.dropConn(cn.id)
+		r.sink.Close(cn.id)
 		return
 	}
 	cn.connected = true
@@ -691,6 +747,11 @@ func (r *Replica) finishConnect(p *proposal, h znode.Header) {
 }
 
 func writeReply(op proto.OpCode, res znode.Result, tree *znode.Tree, txn znode.Txn) (proto.Code, proto.Record) {
+	if m, ok := txn.(*znode.MultiTxn); ok && op == proto.OpMulti && res.Err != proto.OK {
+		// A multi that failed in preparation, committed by an ensemble
+		// so that the learner that forwarded it can answer.
+		return proto.OK, failedMultiResponse(m)
+	}
 	if res.Err != proto.OK {
 		return res.Err, nil
 	}
@@ -754,6 +815,11 @@ func (r *Replica) drain(cn *conn) {
 			}
 		case itemRead:
 			it.err, it.body = r.read(cn, it)
+		case itemSync:
+			if !it.done || it.zxid > r.lastApplied {
+				r.waiting[cn.id] = struct{}{}
+				return
+			}
 		}
 		cn.queue[cn.head] = nil
 		cn.head++

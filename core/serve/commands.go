@@ -198,7 +198,7 @@ func (s *Server) serverStats(r *replica.Replica) any {
 		Connections: s.numClients(),
 		Outstanding: r.Outstanding(),
 		Zxid:        r.LastApplied(),
-		Mode:        "standalone",
+		Mode:        s.mode(),
 		NodeCount:   r.Tree().NodeCount() + 1, // ZooKeeper's DataTree holds the root twice ("" and "/")
 		Uptime:      time.Since(s.started).Milliseconds(),
 	}
@@ -702,4 +702,13 @@ func textHash(x any) string {
 		fmt.Fprintf(&b, "%s: %d\n", h.Zxid, h.Digest)
 	}
 	return b.String()
+}
+
+// mode is the server's state as srvr and mntr report it: standalone, or a
+// member's leader, follower, observer (looking while it elects).
+func (s *Server) mode() string {
+	if s.ens == nil {
+		return "standalone"
+	}
+	return modeName(s.ens.currentRole().State)
 }

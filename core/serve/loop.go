@@ -9,9 +9,11 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/warrenhq/warren/core/peer"
 	"github.com/warrenhq/warren/core/proto"
 	"github.com/warrenhq/warren/core/replica"
 	"github.com/warrenhq/warren/core/txnlog"
+	"github.com/warrenhq/warren/core/zab"
 )
 
 type eventKind uint8
@@ -23,6 +25,10 @@ const (
 	evMalformed // a request whose body did not decode
 	evPersisted // a group-commit batch is durable (or failed)
 	evCall      // run a function on the loop goroutine (four-letter words, admin)
+
+	evZab          // a message from another ensemble member
+	evPeer         // a quorum or election link came up or broke
+	evZabPersisted // ZAB persistence requests are durable up to persistID
 )
 
 type event struct {
@@ -35,6 +41,11 @@ type event struct {
 	call    func(r *replica.Replica)
 	zxid    int64 // evPersisted: the batch's last zxid
 	err     error // evPersisted: why persisting failed
+
+	msg       zab.Message
+	peerEv    peer.Event
+	election  bool   // evPeer: the election transport's event
+	persistID uint64 // evZabPersisted
 }
 
 // inbox is a multi-producer queue drained in batches by the loop.
@@ -92,6 +103,11 @@ func (s *Server) call(ctx context.Context, fn func(r *replica.Replica)) bool {
 }
 
 func (s *Server) tickInterval() time.Duration {
+	if s.ens != nil {
+		// Election and failover timers (finalizeWait is 200 ms) need a
+		// fine clock; a tick costs the node and the replica next to nothing.
+		return 10 * time.Millisecond
+	}
 	d := time.Duration(s.cfg.TickTime) * time.Millisecond / 4
 	if d > 250*time.Millisecond {
 		d = 250 * time.Millisecond
@@ -129,6 +145,12 @@ func (s *Server) loop(ctx context.Context) {
 					r.Disconnected(ev.conn)
 				case evCall:
 					ev.call(r)
+				case evZab:
+					r.Step(ev.msg)
+				case evPeer:
+					s.ens.handlePeer(r, ev.peerEv, ev.election)
+				case evZabPersisted:
+					r.ZabPersisted(ev.persistID)
 				case evPersisted:
 					if ev.err != nil {
 						var full *txnlog.DiskFullError
@@ -156,7 +178,15 @@ func (s *Server) loop(ctx context.Context) {
 			s.inbox.recycle(evs)
 		}
 		s.commit(r)
-		if s.snaps != nil {
+		if s.ens != nil {
+			applied := r.Stats().Applied
+			s.ens.flush(r)
+			if s.snaps != nil {
+				s.snaps.applied(int(r.Stats().Applied - applied))
+			}
+		}
+		if s.snaps != nil && r.Serving() {
+			// A member snapshots only what is committed: while serving.
 			s.snaps.step(r)
 		}
 	}

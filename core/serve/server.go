@@ -54,6 +54,7 @@ type Server struct {
 	gc       *groupCommit // nil: proposals are durable at once (no write-ahead log)
 	fatalErr chan error   // a persistence failure that stops the server
 	snaps    *snapshotter // background snapshots (nil without storage)
+	ens      *member      // nil for a standalone server
 
 	// fs is what the transaction log is written through; nil means
 	// vfs.OS. Tests set it before Listen to inject disk faults.
@@ -111,7 +112,7 @@ func (s *Server) replicaConfig(secret []byte) (replica.Config, error) {
 		TickMs:                   int64(c.TickTime),
 		MinSessionTimeoutMs:      int32(c.MinSessionTimeout),
 		MaxSessionTimeoutMs:      int32(c.MaxSessionTimeout),
-		ServerID:                 0,
+		ServerID:                 c.ServerID, // 0 standalone; session ids carry it in their top byte
 		Secret:                   secret,
 		ExtendedTypes:            c.ExtendedTypesEnabled,
 		SkipACL:                  c.SkipACL,
@@ -187,8 +188,17 @@ func (s *Server) Listen() error {
 		zap.String("zxid", fmt.Sprintf("0x%x", s.rep.LastApplied())), zap.Int("nodes", s.rep.Tree().NodeCount()),
 		zap.Int("sessions", s.rep.Sessions().Len()), zap.Duration("took", time.Since(began)))
 	s.store = st
-	s.SetPersister(st)
 	s.snaps = newSnapshotter(s, st)
+	if s.cfg.Distributed() {
+		m, err := newMember(s, st, rc)
+		if err != nil {
+			st.close()
+			return fmt.Errorf("serve: %w", err)
+		}
+		s.ens = m
+	} else {
+		s.SetPersister(st)
+	}
 	addr := net.JoinHostPort(s.cfg.ClientPortAddress, strconv.Itoa(s.cfg.ClientPort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -212,9 +222,14 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
+	mode := "standalone"
+	if s.ens != nil {
+		mode = "ensemble"
+	}
 	s.log.Info("serving",
 		zap.String("clientAddr", s.ln.Addr().String()),
-		zap.String("mode", "standalone"),
+		zap.String("mode", mode),
+		zap.Int64("myid", s.cfg.ServerID),
 		zap.Int("tickTime", s.cfg.TickTime),
 		zap.Int("maxClientCnxns", s.cfg.MaxClientCnxns))
 	var wg sync.WaitGroup
@@ -235,6 +250,15 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.store != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.purger(loopCtx, s.store) }()
+	}
+	if s.ens != nil {
+		if err := s.ens.start(loopCtx, &wg); err != nil {
+			stopLoop()
+			s.ln.Close()
+			wg.Wait()
+			s.store.close()
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	acceptErr := make(chan error, 1)
 	go func() { acceptErr <- s.acceptLoop() }()
@@ -257,6 +281,9 @@ func (s *Server) Run(ctx context.Context) error {
 		c.nc.Close()
 	}
 	s.mu.Unlock()
+	if s.ens != nil {
+		s.ens.close()
+	}
 	stopLoop()
 	wg.Wait()
 	if s.snaps != nil {

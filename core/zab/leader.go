@@ -101,6 +101,16 @@ func (n *Node) becomeLeader(d *Decision) {
 	// in the new epoch: bring the state machine up to it (ZooKeeper's
 	// fastForwardDataBase), so sync and snapshots start from lastDurable.
 	n.fastForward(n.lastDurable)
+	early := n.early
+	n.early = nil
+	ids := make([]int64, 0, len(early))
+	for id := range early {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		n.leaderFollowerInfo(id, early[id])
+	}
 	n.leaderCheckEpoch()
 	_ = d
 }

@@ -54,6 +54,11 @@ type Node struct {
 	lead  *leaderState
 	learn *learnerState
 
+	// early holds FOLLOWERINFOs that arrived while this member was still
+	// electing (its learners decided first): if it becomes the leader it
+	// handles them at once rather than after the learners' next resend.
+	early map[int64]FollowerInfo
+
 	// Persistence requests in flight, in order; Persisted(id) completes
 	// every request up to id.
 	nextPersistID uint64
@@ -376,6 +381,7 @@ func (n *Node) lookForLeader(why string) {
 		n.ready.Disconnect = append(n.ready.Disconnect, n.leader)
 	}
 	n.lead, n.learn = nil, nil
+	n.early = nil
 	n.stats.Elections++
 	n.setRole(Looking, 0, n.currentEpoch, false)
 	n.election.Start(n.lastLogged, n.currentEpoch, n.nowMs)
@@ -424,6 +430,13 @@ func (n *Node) Step(m Message) {
 	switch {
 	case n.lead != nil:
 		n.leaderStep(m)
+	case n.state == Looking:
+		if fi, ok := m.Body.(FollowerInfo); ok {
+			if n.early == nil {
+				n.early = map[int64]FollowerInfo{}
+			}
+			n.early[m.From] = fi
+		}
 	case n.learn != nil:
 		if m.From != n.leader {
 			return // a stale leader's traffic
