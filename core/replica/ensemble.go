@@ -2,6 +2,7 @@ package replica
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/warrenhq/warren/core/jute"
 	"github.com/warrenhq/warren/core/prep"
@@ -50,6 +51,13 @@ type ensemble struct {
 	nextToken uint64
 
 	proposeErr error
+	config     []byte // /zookeeper/config's data
+
+	// Read-only mode: since when the member is not serving, and the
+	// sessions it created locally for read-only clients (never committed;
+	// dropped when it serves again).
+	notServingSince int64
+	roSessions      map[int64]bool
 }
 
 type pendingConnect struct {
@@ -87,6 +95,13 @@ func (r *Replica) Join(node *zab.Node, reload Reloader) {
 		lastTouch:      map[int64]int64{},
 		syncs:          map[uint64]syncWaiter{},
 	}
+}
+
+// SetConfig sets /zookeeper/config to the ensemble's membership (the same
+// bytes on every member) and keeps it there across reloads.
+func (r *Replica) SetConfig(data []byte) {
+	r.ens.config = append([]byte(nil), data...)
+	r.notify(r.tree.SetConfig(data))
 }
 
 // Node is the member's ZAB node (nil when standalone).
@@ -145,6 +160,9 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 			r.reset(nowMs)
 			if err := e.reload(r, rd.ReloadZxid); err != nil {
 				return out, fmt.Errorf("replica: reload to 0x%x: %w", rd.ReloadZxid, err)
+			}
+			if e.config != nil {
+				r.tree.SetConfig(e.config)
 			}
 			if r.lastApplied != rd.ReloadZxid {
 				return out, fmt.Errorf("replica: reload to 0x%x reached 0x%x", rd.ReloadZxid, r.lastApplied)
@@ -221,10 +239,22 @@ func (r *Replica) closeAll(nowMs int64) {
 
 func (r *Replica) setRole(role zab.Role, nowMs int64) {
 	e := r.ens
+	was := e.serving
 	e.role = role
 	e.serving = role.Serving
-	if !role.Serving {
+	if !role.Serving && (was || e.notServingSince == 0) {
+		e.notServingSince = nowMs
+	}
+	if !role.Serving || !was {
+		// Stopped serving, or serving again after a stretch in which only
+		// read-only clients could connect: their connections close (their
+		// clients reconnect for read-write sessions) and their local
+		// sessions go.
 		r.closeAll(nowMs)
+		for _, id := range sortedSessions(e.roSessions) {
+			r.sessions.Remove(id)
+		}
+		clear(e.roSessions)
 	}
 	if role.Serving && role.State == zab.Leading {
 		next, err := e.node.NextZxid()
@@ -537,4 +567,81 @@ func (r *Replica) commit(ent zab.Entry, nowMs int64) error {
 		delete(e.lastTouch, h.Session)
 	}
 	return nil
+}
+
+// readOnlyActive reports whether read-only clients are served: the member
+// has been without a serving quorum for max(2 s, tickTime), as ZooKeeper
+// waits before it starts its read-only server.
+func (r *Replica) readOnlyActive(nowMs int64) bool {
+	e := r.ens
+	return r.cfg.ReadOnlyMode && !e.serving && nowMs-e.notServingSince >= max(2000, r.cfg.TickMs)
+}
+
+// IsReadOnly reports whether the member serves read-only clients now (the
+// isro four-letter word).
+func (r *Replica) IsReadOnly(nowMs int64) bool { return r.ens != nil && r.readOnlyActive(nowMs) }
+
+// readOnlyConnect serves a read-only client while the member has no
+// quorum: an existing session it knows is attached; a new one is created
+// locally (it lives until the member serves again).
+func (r *Replica) readOnlyConnect(cn *conn, req *proto.ConnectRequest, nowMs int64) {
+	e := r.ens
+	timeout := session.Negotiate(req.TimeOut, r.cfg.MinSessionTimeoutMs, r.cfg.MaxSessionTimeoutMs)
+	cn.ro = true
+	if req.SessionID != 0 {
+		s, ok := r.sessions.Get(req.SessionID)
+		if !ok || s.Closing || !r.sessions.CheckPassword(req.SessionID, req.Passwd) {
+			r.refuseSession(cn, req)
+			return
+		}
+		r.attach(cn, req, timeout, nowMs)
+		return
+	}
+	id := r.sessions.NextID()
+	r.sessions.Add(id, timeout, nowMs)
+	if e.roSessions == nil {
+		e.roSessions = map[int64]bool{}
+	}
+	e.roSessions[id] = true
+	cn.session = id
+	cn.connected = true
+	r.owner[id] = cn.id
+	r.sink.Connected(cn.id, &proto.ConnectResponse{TimeOut: timeout, SessionID: id, Passwd: r.sessions.Password(id), ReadOnly: true, HasReadOnly: true})
+}
+
+// readOnlyRequest answers a read-only client: reads as usual, writes with
+// NOTREADONLY, a close by closing.
+func (r *Replica) readOnlyRequest(cn *conn, hdr proto.RequestHeader, rec proto.Record) {
+	switch hdr.Type {
+	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL, proto.OpDelete,
+		proto.OpSetData, proto.OpSetACL, proto.OpCheck, proto.OpMulti, proto.OpReconfig:
+		r.enqueue(cn, &item{kind: itemError, hdr: hdr, err: proto.ErrNotReadOnly})
+	case proto.OpCloseSession:
+		if r.ens.roSessions[cn.session] {
+			delete(r.ens.roSessions, cn.session)
+			r.sessions.Remove(cn.session)
+		}
+		r.enqueue(cn, &item{kind: itemError, hdr: hdr, err: proto.OK})
+		if _, ok := r.conns[cn.id]; ok {
+			r.dropConn(cn.id)
+			r.sink.Close(cn.id)
+		}
+	case proto.OpSync:
+		r.enqueue(cn, &item{kind: itemRead, hdr: hdr, req: rec})
+	case proto.OpAuth:
+		r.auth(cn, hdr, rec)
+	case proto.OpSASL:
+		r.saslStep(cn, hdr, rec)
+	default:
+		r.enqueue(cn, &item{kind: itemRead, hdr: hdr, req: rec})
+	}
+}
+
+func sortedSessions(m map[int64]bool) []int64 {
+	ids := make([]int64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -49,6 +49,10 @@ type Config struct {
 	Secret              []byte // session password key
 	ExtendedTypes       bool   // TTL nodes (zookeeper.extendedTypesEnabled)
 	SkipACL             bool
+	// ReadOnlyMode (readonlymode.enabled): an ensemble member cut off from
+	// its quorum serves reads to clients that asked for a read-only
+	// session and answers their writes with NOTREADONLY.
+	ReadOnlyMode bool
 	SuperDigest         string // "super:<base64 sha1>"
 	ReconfigEnabled     bool
 
@@ -108,6 +112,7 @@ type conn struct {
 	added     []proto.Id // authenticated ids in the order they were added
 	ids       []proto.Id // the same, in ZooKeeper's iteration order (see zkOrder)
 	readOnly  bool       // the client sent the readOnly flag byte
+	ro        bool       // served in read-only mode (no quorum)
 	connected bool
 	queue     []*item
 	head      int
@@ -254,6 +259,10 @@ func (r *Replica) Connect(c ConnID, req *proto.ConnectRequest, remoteIP string, 
 	cn.addIDs(acl.IPID(remoteIP))
 	r.conns[c] = cn
 	if r.ens != nil && !r.ens.serving {
+		if r.readOnlyActive(nowMs) && req.HasReadOnly && req.ReadOnly && req.LastZxidSeen <= r.lastApplied {
+			r.readOnlyConnect(cn, req, nowMs)
+			return
+		}
 		// Not part of a serving quorum: the client must try another
 		// member, as ZooKeeper closes connections it cannot serve.
 		r.dropConn(c)
@@ -334,6 +343,10 @@ func (r *Replica) Request(c ConnID, hdr proto.RequestHeader, rec proto.Record, n
 	r.stats.Received++
 	r.sessions.Touch(cn.session, nowMs)
 	if r.ens != nil {
+		if cn.ro {
+			r.readOnlyRequest(cn, hdr, rec)
+			return
+		}
 		r.touch(cn.session, nowMs)
 	}
 	switch hdr.Type {

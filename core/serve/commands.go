@@ -50,7 +50,7 @@ func init() {
 		{word: "wchc", names: []string{"watches", "wchc"}, run: (*Server).wchcCmd, text: textWchc},
 		{word: "wchp", names: []string{"watches_by_path", "wchp"}, run: (*Server).wchpCmd, text: textWchp},
 		{word: "dump", names: []string{"dump"}, run: (*Server).dumpCmd, text: textDump},
-		{word: "isro", names: []string{"is_read_only", "isro"}, run: func(*Server, *replica.Replica) any { return map[string]any{"read_only": false} }, text: func(any) string { return "rw" }},
+		{word: "isro", names: []string{"is_read_only", "isro"}, run: isroCmd, text: textIsro},
 		{word: "crst", names: []string{"connection_stat_reset", "crst"}, run: (*Server).crstCmd, text: func(any) string { return "Connection stats reset.\n" }},
 		{word: "srst", names: []string{"stat_reset", "srst"}, run: (*Server).srstCmd, text: func(any) string { return "Server stats reset.\n" }},
 		{word: "dirs", names: []string{"dirs"}, run: (*Server).dirsCmd, text: textDirs},
@@ -468,6 +468,18 @@ func (s *Server) mntrCmd(r *replica.Replica) any {
 		{"zk_digest", fmt.Sprintf("%d", r.Tree().Digest())},
 		{"warren_heap_live_bytes", heapLiveBytes()},
 	}
+	if s.ens != nil {
+		role := s.ens.currentRole()
+		kvs = append(kvs, kv{"zk_peer_state", peerState(role)})
+		if ls, ok := r.Node().LeaderStats(); ok {
+			kvs = append(kvs,
+				kv{"zk_learners", ls.Learners},
+				kv{"zk_synced_followers", ls.SyncedFollowers},
+				kv{"zk_synced_non_voting_followers", 0},
+				kv{"zk_synced_observers", ls.SyncedObservers},
+				kv{"zk_pending_syncs", ls.PendingSyncs})
+		}
+	}
 	if sn := s.snaps; sn != nil {
 		kvs = append(kvs,
 			kv{"warren_snapshots_taken", sn.taken},
@@ -711,4 +723,17 @@ func (s *Server) mode() string {
 		return "standalone"
 	}
 	return modeName(s.ens.currentRole().State)
+}
+
+// isroCmd reports whether the server serves read-only clients only (a
+// member cut off from its quorum with readonlymode.enabled).
+func isroCmd(_ *Server, r *replica.Replica) any {
+	return map[string]any{"read_only": r.IsReadOnly(time.Now().UnixMilli())}
+}
+
+func textIsro(x any) string {
+	if x.(map[string]any)["read_only"].(bool) {
+		return "ro"
+	}
+	return "rw"
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,6 +127,7 @@ func newMember(s *Server, st *storage, rc replica.Config) (*member, error) {
 		s.log.Info("reloading the state from disk", zap.String("upto", fmt.Sprintf("0x%x", zxid)))
 		return m.disk.reload(r, zxid)
 	})
+	s.rep.SetConfig(membership(c))
 	deliver := func(msg zab.Message) { s.inbox.put(event{kind: evZab, msg: msg}) }
 	m.quorum, err = peer.New(peer.Config{
 		Self: c.ServerID, Peers: quorumPeers, Logger: s.log.Named("quorum"),
@@ -325,4 +327,49 @@ func modeName(st zab.PeerState) string {
 		return "observer"
 	}
 	return "looking"
+}
+
+// peerState is mntr's zk_peer_state: the role and the ZAB phase, as
+// ZooKeeper words them.
+func peerState(r zab.Role) string {
+	switch {
+	case r.State == zab.Looking:
+		return "looking - election"
+	case r.Serving:
+		return strings.ToLower(r.State.String()) + " - broadcast"
+	}
+	return strings.ToLower(r.State.String()) + " - synchronization"
+}
+
+// membership renders /zookeeper/config as ZooKeeper does (one
+// server.N=host:quorumPort:electionPort:role[;clientHost:clientPort] line
+// per member, then version=<hex>), except that a wildcard client host is
+// replaced by the member's own host, so clients (Curator's ensemble
+// tracker) get addresses they can connect to. It depends on the server
+// lines only, so every member writes the same bytes.
+func membership(c *config.Config) []byte {
+	var b strings.Builder
+	for _, sv := range c.Servers {
+		fmt.Fprintf(&b, "server.%d=%s:%d:%d:%s", sv.ID, hostPort(sv.Host), sv.QuorumPort, sv.ElectionPort, sv.Role)
+		if sv.ClientAddr != "" {
+			host, port, err := net.SplitHostPort(sv.ClientAddr)
+			if err == nil {
+				if host == config.WildcardAddress || host == "" || host == "::" {
+					host = sv.Host
+				}
+				b.WriteString(";" + net.JoinHostPort(host, port))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	b.WriteString("version=0")
+	return []byte(b.String())
+}
+
+// hostPort brackets an IPv6 host for a host:port:port line.
+func hostPort(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
 }

@@ -285,6 +285,35 @@ func (n *Node) Epochs() (accepted, current int64) { return n.acceptedEpoch, n.cu
 // LastZxid returns the last durable logged zxid and the last committed one.
 func (n *Node) LastZxid() (durable, committed int64) { return n.lastDurable, n.lastCommitted }
 
+// LeaderStats describes an established or establishing leader's learners
+// (ok is false on a member that is not leading).
+type LeaderStats struct {
+	Learners        int // connected learners, in any phase
+	SyncedFollowers int // followers past NEWLEADER
+	SyncedObservers int // observers past NEWLEADER
+	PendingSyncs    int // syncs waiting for their commit or ping round
+}
+
+// LeaderStats returns the leader's view of its learners.
+func (n *Node) LeaderStats() (LeaderStats, bool) {
+	l := n.lead
+	if l == nil {
+		return LeaderStats{}, false
+	}
+	st := LeaderStats{Learners: len(l.learners), PendingSyncs: len(l.syncs)}
+	for _, h := range l.learners {
+		if h.phase < hNewLeader {
+			continue
+		}
+		if h.observer {
+			st.SyncedObservers++
+		} else {
+			st.SyncedFollowers++
+		}
+	}
+	return st, true
+}
+
 // Stats returns the counters.
 func (n *Node) Stats() Stats { return n.stats }
 

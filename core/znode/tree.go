@@ -686,3 +686,19 @@ func (t *Tree) ExpiredContainers(now int64, maxNeverUsedMs int64) []string {
 	slices.Sort(out)
 	return out
 }
+
+// SetConfig replaces the data of /zookeeper/config with an ensemble's
+// membership, as ZooKeeper writes it outside the transaction log when a
+// member starts (and after a reconfiguration): every member writes the
+// same bytes, so their digests stay equal. The node's version and times
+// are kept. It returns the change for the node's watchers.
+func (t *Tree) SetConfig(data []byte) Change {
+	n, ok := t.lookup(ConfigPath)
+	if !ok {
+		return Change{}
+	}
+	var changes []Change
+	e := n.extension()
+	t.setData(Header{Zxid: e.mzxid, Time: e.mtime}, n, &SetDataTxn{Path: ConfigPath, Data: cloneBytes(data), Version: e.version}, &changes)
+	return changes[0]
+}
