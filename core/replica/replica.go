@@ -52,9 +52,9 @@ type Config struct {
 	// ReadOnlyMode (readonlymode.enabled): an ensemble member cut off from
 	// its quorum serves reads to clients that asked for a read-only
 	// session and answers their writes with NOTREADONLY.
-	ReadOnlyMode bool
-	SuperDigest         string // "super:<base64 sha1>"
-	ReconfigEnabled     bool
+	ReadOnlyMode    bool
+	SuperDigest     string // "super:<base64 sha1>"
+	ReconfigEnabled bool
 
 	// SASL enables DIGEST-MD5 authentication (opcode 102); nil answers
 	// every SASL request with an empty token, as ZooKeeper does without a
