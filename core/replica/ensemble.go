@@ -176,6 +176,10 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 		if len(rd.Commit) > 0 {
 			r.drainWaiting()
 		}
+		if rd.Secret != nil {
+			r.cfg.Secret = append([]byte(nil), rd.Secret...)
+			r.sessions.SetSecret(rd.Secret)
+		}
 		if rd.Role != nil {
 			role := *rd.Role
 			out.Role = &role
@@ -191,7 +195,7 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 			out.Errors = append(out.Errors, e.proposeErr)
 			e.proposeErr = nil
 		}
-		if !rd.Reload && len(rd.Persist)+len(rd.Send)+len(rd.Commit)+len(rd.Requests)+len(rd.SyncsDone)+
+		if !rd.Reload && rd.Secret == nil && len(rd.Persist)+len(rd.Send)+len(rd.Commit)+len(rd.Requests)+len(rd.SyncsDone)+
 			len(rd.Snapshots)+len(rd.Disconnect)+len(rd.Errors) == 0 && rd.Role == nil {
 			return out, nil
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,7 +108,8 @@ func newMember(s *Server, st *storage, rc replica.Config) (*member, error) {
 	}
 	m := &member{s: s, id: c.ServerID}
 	m.persistQ.wake = make(chan struct{}, 1)
-	m.disk = &zabDisk{st: st, epochs: epochs, replicaConfig: rc, zl: s.log}
+	m.disk = &zabDisk{st: st, epochs: epochs, replicaConfig: rc, zl: s.log,
+		secretPath: filepath.Join(c.DataDir, secretFileName)}
 	m.node = zab.NewNode(zab.Config{
 		ID:        c.ServerID,
 		Voters:    voters,
@@ -116,6 +118,7 @@ func newMember(s *Server, st *storage, rc replica.Config) (*member, error) {
 		InitLimit: int64(c.InitLimit),
 		SyncLimit: int64(c.SyncLimit),
 		Storage:   NewLogStorage(st.log, s.log),
+		Secret:    st.secret,
 	}, zab.DurableState{
 		AcceptedEpoch: ep.Accepted,
 		CurrentEpoch:  ep.Current,

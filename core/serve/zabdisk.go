@@ -14,6 +14,7 @@ import (
 	"github.com/warrenhq/warren/core/snapfile"
 	"github.com/warrenhq/warren/core/txnlog"
 	"github.com/warrenhq/warren/core/zab"
+	"github.com/warrenhq/warren/internal/vfs"
 )
 
 // zabDisk carries out an ensemble member's ZAB persistence requests
@@ -29,6 +30,7 @@ type zabDisk struct {
 	// replicaConfig builds the replica used to verify a received snapshot.
 	replicaConfig replica.Config
 	zl            *zap.Logger
+	secretPath    string // the session-password key's file
 }
 
 // Do performs one persistence request durably.
@@ -51,6 +53,11 @@ func (d *zabDisk) Do(req zab.PersistRequest) error {
 		return d.epochs.SetAccepted(req.Epoch)
 	case zab.PersistCurrentEpoch:
 		return d.epochs.SetCurrent(req.Epoch)
+	case zab.PersistSecret:
+		if len(req.Data) != 1 || len(req.Data[0]) == 0 {
+			return fmt.Errorf("zab persistence: a secret request without a secret")
+		}
+		return vfs.WriteFileAtomic(d.st.fs, d.secretPath, req.Data[0], 0o600)
 	}
 	return fmt.Errorf("zab persistence: unknown request kind %v", req.Kind)
 }

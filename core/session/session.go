@@ -55,6 +55,10 @@ func New(tickMs int64, serverID int64, startMs int64, secret []byte) *Table {
 	}
 }
 
+// SetSecret replaces the password key (an ensemble member adopting the
+// ensemble's key).
+func (t *Table) SetSecret(secret []byte) { t.secret = append([]byte(nil), secret...) }
+
 // NextID allocates a fresh session id. It never returns 0 or the container
 // marker (Long.MIN_VALUE), and skips ids already in the table.
 func (t *Table) NextID() int64 {

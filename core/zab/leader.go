@@ -480,7 +480,7 @@ func (n *Node) queueTail(h *handle) {
 			n.queue(h, Proposal{Zxid: e.Zxid, Txn: e.Txn})
 		}
 	}
-	n.queue(h, NewLeader{Zxid: MakeZxid(l.epoch, 0)})
+	n.queue(h, NewLeader{Zxid: MakeZxid(l.epoch, 0), Secret: n.cfg.Secret})
 }
 
 // queue sends b to h now, or after its snapshot.

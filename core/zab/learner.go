@@ -1,6 +1,10 @@
 package zab
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+	"slices"
+)
 
 // The learner's (follower's or observer's) side of discovery,
 // synchronisation and broadcast.
@@ -294,6 +298,13 @@ func (n *Node) learnerNewLeader(nl NewLeader) {
 	}
 	ls.committed = map[int64]bool{}
 	ls.waiting = append(ls.waiting, props...)
+	if len(nl.Secret) > 0 && !bytes.Equal(nl.Secret, n.cfg.Secret) {
+		secret := slices.Clone(nl.Secret)
+		n.persist(PersistRequest{Kind: PersistSecret, Data: [][]byte{secret}}, func() {
+			n.cfg.Secret = secret
+			n.ready.Secret = secret
+		})
+	}
 	n.persist(PersistRequest{Kind: PersistCurrentEpoch, Epoch: epoch}, func() {
 		if n.learn != ls {
 			return

@@ -175,10 +175,13 @@ type Inform struct {
 	Txn  []byte
 }
 
-// NewLeader ends a synchronisation; Config is the member list.
+// NewLeader ends a synchronisation; Config is the member list. Secret is
+// the ensemble's session-password key, which a learner adopts durably, so
+// that a session's password is valid on every member.
 type NewLeader struct {
 	Zxid   int64 // the new epoch's first zxid (newEpoch << 32)
 	Config []byte
+	Secret []byte
 }
 
 // UpToDate tells a synchronised learner to start serving clients.

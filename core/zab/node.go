@@ -83,6 +83,10 @@ type Config struct {
 	Storage Storage
 	// Election overrides the election timing (zero values take defaults).
 	Election ElectionConfig
+	// Secret is the session-password key this member holds; a leader sends
+	// it with NEWLEADER and a learner adopts the leader's (PersistSecret,
+	// then Ready.Secret), so that one key serves the whole ensemble.
+	Secret []byte
 }
 
 // Storage is the part of the member's durable state the node reads
@@ -162,6 +166,9 @@ type Ready struct {
 	Disconnect []int64
 	// Errors reports protocol problems the driver should log.
 	Errors []error
+	// Secret, when set, is the session-password key adopted from the
+	// leader (durable already): the replica uses it from now on.
+	Secret []byte
 }
 
 // Role is a member's role as the replica needs it.
@@ -189,6 +196,8 @@ const (
 	PersistAcceptedEpoch
 	// PersistCurrentEpoch records currentEpoch = Epoch, durably.
 	PersistCurrentEpoch
+	// PersistSecret records the session-password key in Data[0], durably.
+	PersistSecret
 )
 
 func (k PersistKind) String() string {
@@ -203,6 +212,8 @@ func (k PersistKind) String() string {
 		return "acceptedEpoch"
 	case PersistCurrentEpoch:
 		return "currentEpoch"
+	case PersistSecret:
+		return "secret"
 	}
 	return fmt.Sprintf("PersistKind(%d)", k)
 }

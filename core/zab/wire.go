@@ -359,6 +359,7 @@ func encodeBody(e *jute.Encoder, b Body) bool {
 	case NewLeader:
 		e.Long(v.Zxid)
 		e.Buffer(v.Config)
+		e.Buffer(v.Secret)
 	case UpToDate:
 	case Ping:
 		e.Long(v.Round)
@@ -449,7 +450,7 @@ func decodeBody(r *wireReader, k Kind) (Body, bool) {
 	case KindInform:
 		return Inform{Zxid: r.long(), Txn: r.buffer()}, true
 	case KindNewLeader:
-		return NewLeader{Zxid: r.long(), Config: r.buffer()}, true
+		return NewLeader{Zxid: r.long(), Config: r.buffer(), Secret: r.buffer()}, true
 	case KindUpToDate:
 		return UpToDate{}, true
 	case KindPing:

@@ -56,6 +56,7 @@ var wireCases = []struct {
 	{"newleader", Message{From: 1, To: 2, Body: NewLeader{Zxid: MakeZxid(5, 0), Config: []byte("server.1=a:2888:3888\n")}}},
 	{"newleader-empty", Message{From: 1, To: 2, Body: NewLeader{Zxid: MakeZxid(5, 0), Config: []byte{}}}},
 	{"newleader-nil", Message{From: 1, To: 2, Body: NewLeader{Zxid: MakeZxid(5, 0)}}},
+	{"newleader-secret", Message{From: 1, To: 2, Body: NewLeader{Zxid: MakeZxid(5, 0), Secret: []byte{0xde, 0xad, 0xbe, 0xef}}}},
 	{"uptodate", Message{From: 1, To: 2, Body: UpToDate{}}},
 	{"ping-nil", Message{From: 1, To: 2, Body: Ping{Round: 7}}},
 	{"ping-empty", Message{From: 2, To: 1, Body: Ping{Touched: []SessionTouch{}}}},
