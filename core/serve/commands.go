@@ -107,11 +107,33 @@ func (c *client) fourLetter(word string, br *bufio.Reader) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	v, ok := s.runCommand(ctx, cmd)
+	var v any
+	serving := true
+	ok := s.call(ctx, func(r *replica.Replica) {
+		if serving = !needsServing[word] || r.Serving() || r.IsReadOnly(time.Now().UnixMilli()); serving {
+			v = cmd.run(s, r)
+		}
+	})
 	if !ok {
 		return
 	}
+	if !serving {
+		_, _ = c.nc.Write([]byte(notServing + "\n"))
+		return
+	}
 	_, _ = c.nc.Write([]byte(cmd.text(v)))
+}
+
+// notServing is what ZooKeeper's four-letter words about the data, the
+// clients and the statistics answer while the member is not serving (it is
+// electing a leader or synchronising with it).
+const notServing = "This ZooKeeper instance is not currently serving requests"
+
+// needsServing lists those words (ruok, envi, isro, gtmk and stmk answer
+// regardless, as in ZooKeeper).
+var needsServing = map[string]bool{
+	"srvr": true, "stat": true, "conf": true, "cons": true, "mntr": true, "wchs": true, "wchc": true,
+	"wchp": true, "dump": true, "crst": true, "srst": true, "dirs": true, "hash": true,
 }
 
 func (s *Server) adminHandler() http.Handler {
@@ -721,6 +743,9 @@ func textHash(x any) string {
 func (s *Server) mode() string {
 	if s.ens == nil {
 		return "standalone"
+	}
+	if s.rep.IsReadOnly(time.Now().UnixMilli()) {
+		return "read-only"
 	}
 	return modeName(s.ens.currentRole().State)
 }
