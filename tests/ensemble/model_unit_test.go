@@ -17,7 +17,9 @@ func TestZnodeModel(t *testing.T) {
 		return porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret}
 	}
 	create := func(data string) znodeInput { return znodeInput{Kind: opCreate, Path: "/a", Data: data} }
-	set := func(data string, v int32) znodeInput { return znodeInput{Kind: opSet, Path: "/a", Data: data, Version: v} }
+	set := func(data string, v int32) znodeInput {
+		return znodeInput{Kind: opSet, Path: "/a", Data: data, Version: v}
+	}
 	del := func(v int32) znodeInput { return znodeInput{Kind: opDelete, Path: "/a", Version: v} }
 	read := znodeInput{Kind: opRead, Path: "/a"}
 	ok := znodeOutput{Res: resOK}
