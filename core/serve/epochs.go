@@ -77,13 +77,18 @@ func (s *EpochStore) Load() (Epochs, error) {
 
 // CheckLog checks loaded epochs against the last zxid of the member's log
 // as ZooKeeper does at start: a logged transaction of an epoch later than
-// currentEpoch means the epoch files are older than the log (copied from
-// elsewhere, or lost), and the member cannot tell what it promised.
+// both epochs means the epoch files are older than the log (copied from
+// elsewhere, or lost), and the member cannot tell what it promised. A log
+// ahead of currentEpoch but not of acceptedEpoch is a synchronisation cut
+// short: a learner makes the leader's snapshot or transactions durable
+// before it records currentEpoch (ZOOKEEPER-3911, 4643), so a crash between
+// the two leaves exactly that; the member starts, and votes with its older
+// currentEpoch, which no quorum of the established epoch prefers.
 func (s *EpochStore) CheckLog(e Epochs, lastZxid int64) error {
-	if ep := txnlog.Epoch(lastZxid); ep > e.Current {
-		return fmt.Errorf("%s (%d) is older than the log, whose last transaction 0x%x is of epoch %d: "+
+	if ep := txnlog.Epoch(lastZxid); ep > e.Current && ep > e.Accepted {
+		return fmt.Errorf("%s (%d) and %s (%d) are older than the log, whose last transaction 0x%x is of epoch %d: "+
 			"restore this member's data directory from a backup, or empty it so that it resynchronises from the ensemble",
-			s.path(CurrentEpochFile), e.Current, lastZxid, ep)
+			s.path(CurrentEpochFile), e.Current, s.path(AcceptedEpochFile), e.Accepted, lastZxid, ep)
 	}
 	return nil
 }
