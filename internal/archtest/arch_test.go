@@ -18,7 +18,7 @@ const module = "github.com/warrenhq/warren/"
 // pure lists the packages that must replay exactly from a seed.
 var pure = []string{
 	"core/jute", "core/proto", "core/znode", "core/session", "core/watch",
-	"core/acl", "core/prep", "core/replica", "core/sasl", "core/zab",
+	"core/acl", "core/prep", "core/replica", "core/sasl", "core/zab", "core/sim",
 }
 
 // forbidden standard-library imports for pure packages. crypto/hmac and
