@@ -23,11 +23,26 @@
 #      stopped with SIGTERM; then RECOVERY_RUNS times: exec of the server on
 #      that directory to the first successful getData of the last znode
 #      populated (`warren bench --wait-get`: a fresh session every 10 ms),
-#      median and range, and the directory's size on disk.
+#      median and range, and the directory's size on disk;
+#   6. ensemble: a 3-member ensemble of each kind on loopback (server.N=
+#      127.0.0.1:qp:ep lines, myid, tickTime=2000, initLimit=10,
+#      syncLimit=5, dataDirs on the same disk; ZooKeeper as QuorumPeerMain),
+#      both up at once, each waited for until one leader and two followers
+#      answer srvr; then (a) create, set, get and mixed ROUNDS times each,
+#      alternating between the kinds, with ENSEMBLE_CONNS connections spread
+#      round robin over the three members (`--server a,b,c`) and the three
+#      processes' CPU summed; (b) FAILOVER_RUNS times per kind, alternating:
+#      find the leader (srvr), run `warren bench --workload failover` against
+#      the two followers with --kill-pid of the leader (one session writing
+#      back to back; the write gap is the time from the SIGKILL to the first
+#      successful write after it), restart the killed member on its data and
+#      wait until the ensemble is whole again; median and range.
 #
 # BENCH_STEPS picks the steps run after step 1 (default all of "throughput
-# memory startup recovery"); a run without all of them is a partial run:
-# its report goes to $BENCH_PARTIAL_OUT, never to $BENCH_OUT.
+# memory startup recovery ensemble"); a run without all of them is a partial
+# run: its report goes to $BENCH_PARTIAL_OUT, never to $BENCH_OUT. Sections
+# of $BENCH_OUT after a line "<!-- bench.sh: hand-written sections follow -->"
+# are not generated: a complete run keeps them as they are.
 #
 # docs/benchmarks.md is written only when every step succeeded for both
 # servers and both persisted their writes (a server whose dataDir is still
@@ -40,7 +55,9 @@
 # BENCH_WARMUP (2s), BENCH_CONNS (4), BENCH_INFLIGHT (16), BENCH_VALUE (100),
 # BENCH_KEYS (1000), BENCH_POPULATE (1000000), BENCH_STARTUP_RUNS (7),
 # BENCH_RECOVERY_RUNS (5), BENCH_RECOVERY_TIMEOUT (120, seconds a restarted
-# server has to answer), BENCH_STEPS ("throughput memory startup recovery"),
+# server has to answer), BENCH_ENSEMBLE_CONNS (6: two per member),
+# BENCH_FAILOVER_RUNS (5), BENCH_STEPS ("throughput memory startup recovery
+# ensemble"),
 # BENCH_SERVERS ("zookeeper warren"), ZK_HEAP_MB (1000, the heap
 # ZooKeeper's own zkServer.sh gives it), BENCH_WORKLOADS
 # ("create set get mixed"), BENCH_DIR (parent of the scratch directory:
@@ -61,7 +78,9 @@ POPULATE=${BENCH_POPULATE:-1000000}
 STARTUP_RUNS=${BENCH_STARTUP_RUNS:-7}
 RECOVERY_RUNS=${BENCH_RECOVERY_RUNS:-5}
 RECOVERY_TIMEOUT=${BENCH_RECOVERY_TIMEOUT:-120}
-ALL_STEPS="throughput memory startup recovery"
+ENSEMBLE_CONNS=${BENCH_ENSEMBLE_CONNS:-6}
+FAILOVER_RUNS=${BENCH_FAILOVER_RUNS:-5}
+ALL_STEPS="throughput memory startup recovery ensemble"
 STEPS=${BENCH_STEPS-$ALL_STEPS}
 SERVERS=${BENCH_SERVERS:-zookeeper zookeeper-nosync warren}
 # The memory and startup runs skip zookeeper-nosync: fsync changes neither.
@@ -83,8 +102,8 @@ has_step() { [[ " $STEPS " == *" $1 "* ]]; }
 for step in $STEPS; do
 	[[ " $ALL_STEPS " == *" $step "* ]] || die "unknown step \"$step\" in BENCH_STEPS (known: $ALL_STEPS)"
 done
-for n in "$RECOVERY_RUNS" "$RECOVERY_TIMEOUT" "$POPULATE"; do
-	[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_RECOVERY_RUNS, BENCH_RECOVERY_TIMEOUT and BENCH_POPULATE must be positive integers (got \"$n\")"
+for n in "$RECOVERY_RUNS" "$RECOVERY_TIMEOUT" "$POPULATE" "$ENSEMBLE_CONNS" "$FAILOVER_RUNS"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_RECOVERY_RUNS, BENCH_RECOVERY_TIMEOUT, BENCH_POPULATE, BENCH_ENSEMBLE_CONNS and BENCH_FAILOVER_RUNS must be positive integers (got \"$n\")"
 done
 
 # ---------------------------------------------------------------- tools
@@ -115,6 +134,8 @@ command -v jcmd >/dev/null 2>&1 || install_pkgs default-jdk-headless
 client_help=$("${CLIENT[@]}" --help 2>&1 || true)
 ! has_step recovery || [[ $client_help == *--wait-get* ]] ||
 	die "${CLIENT[*]} has no --wait-get, which the recovery step needs: run make build (make bench does)"
+! has_step ensemble || [[ $client_help == *--kill-pid* ]] ||
+	die "${CLIENT[*]} has no --kill-pid (failover workload), which the ensemble step needs: run make build (make bench does)"
 
 mkdir -p "${BENCH_DIR:-/var/tmp}"
 WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/warren-bench.XXXXXX")
@@ -504,6 +525,194 @@ if has_step recovery; then
 	done
 fi
 
+# ---------------------------------------------------------------- 6. ensemble
+
+ENS_MEMBERS="1 2 3"
+
+# ens_start KIND writes a zoo.cfg and myid for each member of a 3-member
+# ensemble of KIND in $WORK/ens-KIND/N and starts them.
+ens_start() {
+	local kind=$1 i j dir servers=
+	for i in $ENS_MEMBERS; do
+		PORT[ens-$kind-$i]=$(free_port)
+		PORT[ens-$kind-$i-qp]=$(free_port)
+		PORT[ens-$kind-$i-ep]=$(free_port)
+	done
+	for j in $ENS_MEMBERS; do
+		servers="${servers}server.$j=127.0.0.1:${PORT[ens-$kind-$j-qp]}:${PORT[ens-$kind-$j-ep]}
+"
+	done
+	for i in $ENS_MEMBERS; do
+		dir=$WORK/ens-$kind/$i
+		mkdir -p "$dir/data"
+		echo "$i" >"$dir/data/myid"
+		cat >"$dir/zoo.cfg" <<-EOF
+			tickTime=$TICK
+			initLimit=10
+			syncLimit=5
+			dataDir=$dir/data
+			clientPort=${PORT[ens-$kind-$i]}
+			clientPortAddress=127.0.0.1
+			maxClientCnxns=0
+			4lw.commands.whitelist=*
+			admin.enableServer=false
+		EOF
+		printf '%s' "$servers" >>"$dir/zoo.cfg"
+		ens_launch "$kind" "$i"
+	done
+}
+
+# ens_launch KIND N starts member N of KIND's ensemble (on its data, if any)
+# and sets PID[ens-KIND-N]; its output goes on $dir/server.log.
+ens_launch() {
+	local kind=$1 i=$2 dir=$WORK/ens-$1/$2
+	echo "==== launch $(date -u +%T.%N)" >>"$dir/server.log"
+	case $kind in
+	zookeeper)
+		java "-Xmx${ZK_HEAP_MB}m" -cp "$ZK_CP" "-Dzookeeper.log.dir=$dir" \
+			org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 &
+		;;
+	warren)
+		"$WARREN" server --config "$dir/zoo.cfg" >>"$dir/server.log" 2>&1 &
+		;;
+	esac
+	PID[ens-$kind-$i]=$!
+}
+
+# ens_modes KIND prints "N:mode" for each member (srvr's Mode, "down" for a
+# member that does not answer one).
+ens_modes() {
+	local kind=$1 i m
+	for i in $ENS_MEMBERS; do
+		m=$(ask "${PORT[ens-$kind-$i]}" srvr | awk '/^Mode:/ {print $2}')
+		printf '%s:%s ' "$i" "${m:-down}"
+	done
+}
+
+# ens_wait KIND waits (up to 120 s) until one member leads and the two
+# others follow; on failure it says why and returns 1.
+ens_wait() {
+	local kind=$1 i modes t0
+	t0=$(now_us)
+	while :; do
+		for i in $ENS_MEMBERS; do
+			if [ -z "${PID[ens-$kind-$i]:-}" ] || ! kill -0 "${PID[ens-$kind-$i]}" 2>/dev/null; then
+				log "$kind ensemble member $i is not running; last lines of $WORK/ens-$kind/$i/server.log:"
+				tail -n 20 "$WORK/ens-$kind/$i/server.log" | sed 's/^/    /' >&2
+				return 1
+			fi
+		done
+		modes=$(ens_modes "$kind")
+		if [ "$(grep -o ':leader' <<<"$modes" | wc -l)" = 1 ] && [ "$(grep -o ':follower' <<<"$modes" | wc -l)" = 2 ]; then
+			return 0
+		fi
+		if [ $(($(now_us) - t0)) -gt 120000000 ]; then
+			log "$kind ensemble not whole within 120 s: $modes"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# ens_leader KIND prints the number of the member that leads.
+ens_leader() { ens_modes "$1" | tr ' ' '\n' | awk -F: '$2 == "leader" {print $1}'; }
+
+# ens_addrs KIND [SKIP] prints the members' client addresses, comma-
+# separated, member SKIP left out.
+ens_addrs() {
+	local kind=$1 skip=${2:-} i out=
+	for i in $ENS_MEMBERS; do
+		[ "$i" != "$skip" ] || continue
+		out="$out${out:+,}127.0.0.1:${PORT[ens-$kind-$i]}"
+	done
+	echo "$out"
+}
+
+ens_pids() {
+	local i out=
+	for i in $ENS_MEMBERS; do out="$out${out:+,}${PID[ens-$1-$i]}"; done
+	echo "$out"
+}
+
+ens_stop() {
+	local i
+	for i in $ENS_MEMBERS; do stop_server "ens-$1-$i"; done
+}
+
+# ens_client KIND OUTFILE ARGS... runs the bench client against all three
+# members of KIND's ensemble.
+ens_client() {
+	local kind=$1 out=$2
+	shift 2
+	"${CLIENT[@]}" --server "$(ens_addrs "$kind")" --label "$kind" --server-pid "$(ens_pids "$kind")" \
+		--conns "$ENSEMBLE_CONNS" --inflight "$INFLIGHT" --value-size "$VALUE" --json --quiet "$@" >"$out.tmp" 2>"$out.err" &&
+		mv "$out.tmp" "$out"
+}
+
+if has_step ensemble; then
+	ENS_KINDS=
+	for kind in $MEM_SERVERS; do
+		[ -z "${FAILED[$kind]:-}" ] || continue
+		ens_start "$kind"
+		if ens_wait "$kind"; then
+			log "$kind ensemble whole: $(ens_modes "$kind")(client ports $(ens_addrs "$kind"))"
+			ENS_KINDS="$ENS_KINDS $kind"
+		else
+			fail "$kind" "its 3-member ensemble did not form (logs: $WORK/ens-$kind/*/server.log)"
+			ens_stop "$kind"
+		fi
+	done
+	order=($ENS_KINDS)
+	for round in $(seq 1 "$ROUNDS"); do
+		for wl in $WORKLOADS; do
+			for kind in "${order[@]}"; do
+				[ -z "${FAILED[$kind]:-}" ] || continue
+				log "ensemble round $round/$ROUNDS: $wl against $kind"
+				f=$RES/ens-$wl-$kind-$round.json
+				if ! ens_client "$kind" "$f" --workload "$wl" --duration "$DURATION" --warmup "$WARMUP" --keys "$KEYS"; then
+					fail "$kind" "ensemble $wl run failed: $(tail -n 3 "$f.err" | tr '\n' ' ')"
+					continue
+				fi
+				errs=$(jq .errors "$f")
+				[ "$errs" = 0 ] || fail "$kind" "ensemble $wl run had $errs error replies: $(jq -r .first_error "$f")"
+			done
+		done
+		order=($(printf '%s\n' "${order[@]}" | tac))
+	done
+	for run in $(seq 1 "$FAILOVER_RUNS"); do
+		for kind in "${order[@]}"; do
+			[ -z "${FAILED[$kind]:-}" ] || continue
+			ens_wait "$kind" || { fail "$kind" "ensemble not whole before failover run $run"; continue; }
+			leader=$(ens_leader "$kind")
+			lpid=${PID[ens-$kind-$leader]}
+			f=$RES/failover-$kind-$run.json
+			log "failover run $run/$FAILOVER_RUNS of $kind: SIGKILL of the leader, member $leader (pid $lpid); client on $(ens_addrs "$kind" "$leader")"
+			st=0
+			"${CLIENT[@]}" --workload failover --server "$(ens_addrs "$kind" "$leader")" --kill-pid "$lpid" \
+				--label "$kind" --value-size "$VALUE" --json --quiet >"$f.tmp" 2>"$f.err" || st=$?
+			# Reap the leader (killed by the client, unless the client failed first).
+			kill -9 "$lpid" 2>/dev/null || true
+			wait "$lpid" 2>/dev/null || true
+			unset "PID[ens-$kind-$leader]"
+			if [ "$st" != 0 ]; then
+				fail "$kind" "failover run $run: $(tail -n 3 "$f.err" | tr '\n' ' ')"
+			else
+				mv "$f.tmp" "$f"
+				echo "$leader" >"$RES/failover-$kind-$run.killed"
+				log "failover run $run/$FAILOVER_RUNS of $kind: write gap $(jq .gap_ms "$f") ms, $(jq .reconnects "$f") reconnects, session $(jq -r 'if .new_session then "EXPIRED" else "resumed" end' "$f"), resumed on $(jq -r .resumed_on "$f")"
+			fi
+			ens_launch "$kind" "$leader"
+			ens_wait "$kind" || fail "$kind" "the ensemble was not whole again after failover run $run (member $leader restarted)"
+			log "$kind ensemble whole again: $(ens_modes "$kind")"
+		done
+		order=($(printf '%s\n' "${order[@]}" | tac))
+	done
+	for kind in $ENS_KINDS; do
+		grep -hiE 'panic|fatal|data race' "$WORK/ens-$kind"/*/server.log >"$RES/ens-$kind-log-alarms" 2>/dev/null || true
+		ens_stop "$kind"
+	done
+fi
+
 # ---------------------------------------------------------------- report
 
 # median_run WORKLOAD KIND prints the result file whose ops/s is the median.
@@ -576,6 +785,120 @@ recovery_report() {
 		echo "Target: Warren answers reads within 2 s of exec on this data: $verdict (median $warren_med ms)."
 		echo
 	fi
+}
+
+# ensemble_report prints the Ensemble section.
+ensemble_report() {
+	local wl kind f vals med lo hi warren_med= zk_med=
+	local -A EOPS=() EP99=()
+	cat <<-EOF
+		## Ensemble: 3 members on loopback
+
+		A 3-member ensemble of each kind on 127.0.0.1 (\`server.N=127.0.0.1:qp:ep\` lines, myid,
+		tickTime=$TICK, initLimit=10, syncLimit=5, forceSync default, data directories on $DISK), both
+		ensembles up at once, the one not measured idle. ZooKeeper: \`java -Xmx${ZK_HEAP_MB}m ...
+		QuorumPeerMain zoo.cfg\` per member; Warren: \`warren server --config zoo.cfg\` per member.
+
+		### Throughput
+
+		Same client and settings as above, but $ENSEMBLE_CONNS connections spread round robin over the
+		three members (\`warren bench --server a,b,c\`: two per member, the leader's included) × $INFLIGHT in flight;
+		writes from followers go through the leader, reads are served by the member the connection is
+		on. Server CPU is the three processes' together. Median of $ROUNDS runs, alternating between kinds.
+
+		| workload | server | ops/s | range | p50 ms | p99 ms | p99.9 ms | server CPU ms / 1k ops | server CPU % | client CPU % | errors |
+		|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+	EOF
+	for wl in $WORKLOADS; do
+		for kind in $MEM_SERVERS; do
+			f=$(median_run "ens-$wl" "$kind")
+			if [ -z "$f" ]; then
+				echo "| $wl | $kind | failed | | | | | | | | |"
+				continue
+			fi
+			EOPS[$wl-$kind]=$(jq .ops_per_sec "$f")
+			EP99[$wl-$kind]=$(jq .latency.p99_us "$f")
+			jq -r --arg w "$wl" --arg k "$kind" --arg range "$(ops_range "ens-$wl" "$kind")" '
+				def f(n): (n * 100 | round) / 100;
+				"| \($w) | \($k) | \(.ops_per_sec | round) | \($range) | \(f(.latency.p50_us/1000)) | \(f(.latency.p99_us/1000)) | \(f(.latency.p999_us/1000)) | \(f(.server_process.cpu_ms_per_1k_ops)) | \(.server_process.cpu_percent | round) | \(.client_cpu_percent | round) | \(.errors) |"' "$f"
+		done
+	done
+	echo
+	if [[ " $MEM_SERVERS " == *" warren "* && " $MEM_SERVERS " == *" zookeeper "* ]]; then
+		echo "Warren / zookeeper, 3-member ensembles:"
+		echo
+		echo "| workload | throughput | target | met | p99 latency (lower is better) | p99 lower |"
+		echo "|---|---:|---:|---|---:|---|"
+		for wl in $WORKLOADS; do
+			local target="—" need= met="—" lower="—" r
+			case $wl in create | set) target="≥ 2×" need=2 ;; get) target="≥ 1.5×" need=1.5 ;; esac
+			r=$(awk -v a="${EOPS[$wl-warren]:-}" -v b="${EOPS[$wl-zookeeper]:-}" 'BEGIN {if (a != "" && b > 0) print a/b}')
+			if [ -n "$need" ] && [ -n "$r" ]; then
+				met=$(awk -v r="$r" -v n="$need" 'BEGIN {print (r >= n) ? "yes" : "**no**"}')
+			fi
+			if [ -n "${EP99[$wl-warren]:-}" ] && [ -n "${EP99[$wl-zookeeper]:-}" ]; then
+				lower=$(awk -v a="${EP99[$wl-warren]}" -v b="${EP99[$wl-zookeeper]}" 'BEGIN {print (a < b) ? "yes" : "**no**"}')
+			fi
+			echo "| $wl | $(ratio "${EOPS[$wl-warren]:-}" "${EOPS[$wl-zookeeper]:-}") | $target | $met | $(ratio "${EP99[$wl-warren]:-}" "${EP99[$wl-zookeeper]:-}") | $lower |"
+		done
+		echo
+	fi
+	cat <<-EOF
+		### Failover: the leader SIGKILLed
+
+		$FAILOVER_RUNS runs per kind, alternating. Each run finds the leader (srvr) and starts
+		\`warren bench --workload failover --server <the two followers> --kill-pid <the leader's pid>\`:
+		one session on the first follower writes one znode (setData, $VALUE bytes) back to back, one
+		write in flight; after 1 s it SIGKILLs the leader. When its connection fails or closes (a
+		follower that loses its leader closes its clients' connections), the client reconnects to
+		the next follower at once, then every 5 ms, resuming its session (id, password, last zxid seen)
+		as a ZooKeeper client does, without the 1 s pause the Java and Go clients take after cycling
+		through their server list; a write whose outcome is unknown is sent again. **Write gap**: time
+		from the SIGKILL to the completion of the first successful write sent after the leader process
+		was gone. **Stall**: the longest time between two successful writes. Then the killed member is
+		restarted on its data and the next run waits until the ensemble is whole again (one leader, two
+		followers), so each run kills a leader that is in steady state.
+
+		| server | median write gap ms | min ms | max ms | median stall ms | reconnects (median) | sessions resumed | new sessions |
+		|---|---:|---:|---:|---:|---:|---:|---:|
+	EOF
+	for kind in $MEM_SERVERS; do
+		vals=$(for f in "$RES/failover-$kind-"*.json; do [ -e "$f" ] && jq .gap_ms "$f"; done)
+		if [ -z "$vals" ] || [ "$(wc -l <<<"$vals")" -lt "$FAILOVER_RUNS" ]; then
+			echo "| $kind | failed | | | | | | |"
+			continue
+		fi
+		med=$(sort -g <<<"$vals" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+		lo=$(sort -g <<<"$vals" | head -n1)
+		hi=$(sort -g <<<"$vals" | tail -n1)
+		[ "$kind" != warren ] || warren_med=$med
+		[ "$kind" != zookeeper ] || zk_med=$med
+		local stall rec resumed newsess
+		stall=$(for f in "$RES/failover-$kind-"*.json; do jq .outage_ms "$f"; done | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+		rec=$(for f in "$RES/failover-$kind-"*.json; do jq .reconnects "$f"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+		resumed=$(cat "$RES/failover-$kind-"*.json | jq -s 'map(select(.session_resumed)) | length')
+		newsess=$(cat "$RES/failover-$kind-"*.json | jq -s 'map(select(.new_session)) | length')
+		printf '| %s | %.0f | %.0f | %.0f | %.0f | %s | %s of %s | %s |\n' "$kind" "$med" "$lo" "$hi" "$stall" "$rec" "$resumed" "$FAILOVER_RUNS" "$newsess"
+	done
+	echo
+	if [ -n "$warren_med" ]; then
+		local verdict
+		verdict=$(awk -v m="$warren_med" 'BEGIN {print (m < 300) ? "**met**" : "**not met**"}')
+		[ -z "$zk_med" ] || printf 'Warren / zookeeper write gap: %s (lower is better; %.0f ms against %.0f ms).\n' \
+			"$(ratio "$warren_med" "$zk_med")" "$warren_med" "$zk_med"
+		printf 'Target: writes through a follower resume within 300 ms of the leader'"'"'s SIGKILL: %s (median %.0f ms).\n' "$verdict" "$warren_med"
+		echo
+	fi
+	for kind in $MEM_SERVERS; do
+		if [ -s "$RES/ens-$kind-log-alarms" ]; then
+			echo "$kind's ensemble logs mention panics, fatal errors or data races ($(wc -l <"$RES/ens-$kind-log-alarms") lines), e.g.:"
+			echo
+			echo '```'
+			head -n 5 "$RES/ens-$kind-log-alarms"
+			echo '```'
+			echo
+		fi
+	done
 }
 
 declare -A OPS=() P99=() SCPU=()
@@ -708,6 +1031,9 @@ report() {
 	if has_step recovery; then
 		recovery_report
 	fi
+	if has_step ensemble; then
+		ensemble_report
+	fi
 	if [ "${#FAILED[@]}" -gt 0 ]; then
 		echo "## Failures"
 		echo
@@ -729,9 +1055,14 @@ for kind in "${!NOT_DURABLE[@]}"; do
 > also given with forceSync=no (\`zookeeper-nosync\`, which still writes its log but never
 > fsyncs): compare writes with that row too. Reads are unaffected."
 done
+KEEP_MARK="<!-- bench.sh: hand-written sections follow -->"
 if [ -n "$complete" ]; then
 	mkdir -p "$(dirname "$OUT")"
 	report >"$OUT.tmp"
+	# Hand-written sections after the mark are kept as they are.
+	if [ -f "$OUT" ] && grep -qxF "$KEEP_MARK" "$OUT"; then
+		sed -n "\|^$KEEP_MARK\$|,\$p" "$OUT" >>"$OUT.tmp"
+	fi
 	mv "$OUT.tmp" "$OUT"
 	log "wrote $OUT"
 	exit 0

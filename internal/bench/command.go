@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,18 +25,36 @@ func Command() *cobra.Command {
 		asJSON   bool
 		quiet    bool
 		wait     WaitConfig
+		pids     string
+		fo       FailoverConfig
+		killPID  int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Drive a ZooKeeper-protocol server with a pipelined load and report throughput and latency",
 		Long: `bench opens --conns sessions to --server, keeps --inflight requests outstanding on each,
-and runs one workload:
+and runs one workload. --server may list several members of an ensemble, comma-separated:
+the connections then go to them round robin (connection i to member i mod n), and after
+set, get and mixed create their keys each connection syncs, so that it reads every key.
 
   create    create new znodes (unique paths, --value-size bytes) for --duration
   set       setData on --keys pre-created znodes, chosen uniformly
   get       getData on --keys pre-created znodes
   mixed     getData with probability --read-ratio, else setData
   populate  create --count znodes of --value-size bytes as fast as possible
+  failover  one session writes (setData of --failover-path, one in flight, back to back)
+            to the first member of --server; after --steady it SIGKILLs --kill-pid (the
+            leader; --server lists the followers) and reports the write gap: the time
+            from the kill to the first successful write sent after the leader was gone.
+            On a lost connection, or a write unanswered for --op-timeout, the client
+            reconnects to the next member of --server at once (then every
+            --retry-interval), resuming its session with its id, password and the last
+            zxid it saw, as a ZooKeeper client does (without its 1 s pause after a full
+            cycle of the list); a session refused as expired is replaced by a new one
+            and the result says so. A write whose outcome is unknown is sent again. It
+            reports the reconnects, whether the session was resumed, the longest stall
+            between successful writes and the timeline of events after the kill, then
+            writes on for --after and stops (it fails after --failover-timeout).
 
 Timed workloads run --warmup first and measure the following --duration. It reports ops/s,
 latency percentiles, its own CPU time and, with --server-pid, the server's CPU time per
@@ -59,6 +79,31 @@ recovery-time measurement of a server restarting on a populated data directory.`
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if pids != "" {
+				for _, p := range strings.Split(pids, ",") {
+					pid, err := strconv.Atoi(strings.TrimSpace(p))
+					if err != nil || pid <= 0 {
+						return fmt.Errorf("bench: --server-pid %q: want process ids, comma-separated", pids)
+					}
+					cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
+				}
+			}
+			if cfg.Workload == WorkloadFailover {
+				if killPID <= 0 {
+					return fmt.Errorf("bench: --workload failover needs --kill-pid (the leader's process id)")
+				}
+				fo.Servers = strings.Split(cfg.Server, ",")
+				fo.Label = cfg.Label
+				fo.ValueSize = cfg.ValueSize
+				fo.SessionTimeout = cfg.SessionTimeout
+				fo.Logger = cfg.Logger
+				fo.Kill, fo.Dead = KillPID(killPID)
+				res, err := Failover(ctx, fo)
+				if err != nil {
+					return err
+				}
+				return writeFailover(cmd.OutOrStdout(), res, asJSON)
+			}
 			if wait.Path != "" {
 				wait.Server = cfg.Server
 				if cmd.Flags().Changed("value-size") {
@@ -87,9 +132,9 @@ recovery-time measurement of a server restarting on a populated data directory.`
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Server, "server", "127.0.0.1:2181", "host:port of the ZooKeeper-protocol server")
+	f.StringVar(&cfg.Server, "server", "127.0.0.1:2181", "host:port of the ZooKeeper-protocol server, or a comma-separated list of ensemble members")
 	f.StringVar(&cfg.Label, "label", "", "name of the server in the report (default: --server)")
-	f.StringVar(&workload, "workload", string(WorkloadSet), "create, set, get, mixed or populate")
+	f.StringVar(&workload, "workload", string(WorkloadSet), "create, set, get, mixed, populate or failover")
 	f.IntVar(&cfg.Conns, "conns", 4, "number of connections (sessions)")
 	f.IntVar(&cfg.InFlight, "inflight", 16, "outstanding requests per connection")
 	f.IntVar(&cfg.ValueSize, "value-size", 100, "bytes per value written (at least 1)")
@@ -98,7 +143,7 @@ recovery-time measurement of a server restarting on a populated data directory.`
 	f.IntVar(&cfg.Keys, "keys", 1000, "znodes that set, get and mixed work on")
 	f.Float64Var(&cfg.ReadRatio, "read-ratio", 0.9, "share of getData in mixed")
 	f.IntVar(&cfg.Count, "count", 1_000_000, "znodes that populate creates")
-	f.IntVar(&cfg.ServerPID, "server-pid", 0, "server process id on this machine: report its CPU time per op and memory")
+	f.StringVar(&pids, "server-pid", "", "server process id(s) on this machine, comma-separated: report their CPU time per op and memory (summed)")
 	f.StringVar(&cfg.Root, "root", "/warren-bench", "parent znode of the benchmark's znodes")
 	f.BoolVar(&cfg.Keep, "keep", false, "leave the znodes in place (populate: to measure the server's memory afterwards)")
 	f.DurationVar(&cfg.SessionTimeout, "session-timeout", 10*time.Second, "session timeout asked of the server")
@@ -106,6 +151,14 @@ recovery-time measurement of a server restarting on a populated data directory.`
 	f.StringVar(&wait.Path, "wait-get", "", "instead of a workload, poll until a getData of this znode succeeds")
 	f.DurationVar(&wait.Poll, "poll", 10*time.Millisecond, "--wait-get: time between connection attempts")
 	f.DurationVar(&wait.Timeout, "wait-timeout", 120*time.Second, "--wait-get: give up after this long")
+	f.IntVar(&killPID, "kill-pid", 0, "failover: process id of the leader, SIGKILLed after --steady")
+	f.StringVar(&fo.Path, "failover-path", "/warren-bench-failover", "failover: the znode written")
+	f.DurationVar(&fo.Steady, "steady", time.Second, "failover: time writing before the kill")
+	f.DurationVar(&fo.After, "after", 500*time.Millisecond, "failover: time writing after writes resumed")
+	f.DurationVar(&fo.Timeout, "failover-timeout", 60*time.Second, "failover: give up when writes have not resumed this long after the kill")
+	f.DurationVar(&fo.RetryInterval, "retry-interval", 5*time.Millisecond, "failover: pause between connection attempts after the first")
+	f.DurationVar(&fo.ConnectTimeout, "connect-timeout", 0, "failover: bound on one connect + handshake (default: session timeout / number of servers)")
+	f.DurationVar(&fo.OpTimeout, "op-timeout", 0, "failover: a write unanswered this long counts as a lost connection (default: 2/3 of the session timeout)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.BoolVar(&quiet, "quiet", false, "no progress messages on stderr")
 	return cmd
@@ -131,6 +184,40 @@ func writeWait(w io.Writer, res *WaitResult, asJSON bool) error {
 	}
 	p := &errWriter{w: w}
 	p.printf("getData %s answered by %s after %.3f s (%d attempts)\n", res.Path, res.Server, res.Seconds, res.Attempts)
+	return p.err
+}
+
+// writeFailover prints a Failover result, as JSON or for a human.
+func writeFailover(w io.Writer, res *FailoverResult, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("bench: write result: %w", err)
+		}
+		return nil
+	}
+	return WriteFailoverText(w, res)
+}
+
+// WriteFailoverText writes a Failover result for a human.
+func WriteFailoverText(w io.Writer, res *FailoverResult) error {
+	p := &errWriter{w: w}
+	p.printf("failover against %s (%s): one session, setData back to back\n", res.Label, strings.Join(res.Servers, ","))
+	p.printf("before     %d writes, p50 %s  p99 %s  max %s\n", res.SteadyWrites,
+		ms(res.SteadyLatency.P50Us), ms(res.SteadyLatency.P99Us), ms(res.SteadyLatency.MaxUs))
+	p.printf("write gap  %.1f ms from the SIGKILL to the first successful write (leader gone after %.3f ms)\n", res.GapMs, res.DeadMs)
+	p.printf("stall      %.1f ms, the longest time between two successful writes\n", res.OutageMs)
+	session := "resumed"
+	if res.NewSession {
+		session = "EXPIRED: a new session was opened"
+	}
+	p.printf("client     %d connections lost, %d connect attempts, %d reconnects, %d writes retried; session 0x%x %s; resumed on %s\n",
+		res.ConnectionsLost, res.ConnectAttempts, res.Reconnects, res.RetriedWrites, res.SessionID, session, res.ResumedOn)
+	p.printf("after      %d writes\n", res.WritesAfter)
+	for _, e := range res.Events {
+		p.printf("  %+9.3f ms  %s\n", e.Ms, e.What)
+	}
 	return p.err
 }
 

@@ -106,3 +106,13 @@ func selfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// procState returns the state letter (field 3) of /proc/<pid>/stat's
+// contents: R, S, D, Z (zombie), X (dead) ...
+func procState(b []byte) (byte, bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0, false
+	}
+	return b[i+2], true
+}

@@ -23,7 +23,9 @@ const populateBucket = 1000
 
 // Config describes one benchmark run. Zero fields take the defaults shown.
 type Config struct {
-	// Server is the host:port of the ZooKeeper-protocol server.
+	// Server is the host:port of the ZooKeeper-protocol server, or a
+	// comma-separated list of the members of an ensemble: connection i then
+	// goes to member i modulo their number.
 	Server string
 	// Label names the server in reports ("zookeeper", "warren"); default Server.
 	Label string
@@ -50,6 +52,9 @@ type Config struct {
 	// ServerPID, if non-zero, is the server's process id on this machine:
 	// its CPU time and memory are then reported.
 	ServerPID int
+	// ServerPIDs are more server processes (an ensemble's members): the
+	// reported CPU time and memory are the sums over ServerPID and these.
+	ServerPIDs []int
 	// Root is the parent of every run's znodes (default /warren-bench).
 	Root string
 	// Keep leaves the run's znodes in place instead of deleting them.
@@ -65,6 +70,20 @@ type Config struct {
 func (c Config) normalize() (Config, error) {
 	if c.Server == "" {
 		c.Server = "127.0.0.1:2181"
+	}
+	for _, a := range strings.Split(c.Server, ",") {
+		if a == "" {
+			return c, fmt.Errorf("bench: empty address in server list %q", c.Server)
+		}
+	}
+	if c.ServerPID != 0 {
+		c.ServerPIDs = append([]int{c.ServerPID}, c.ServerPIDs...)
+		c.ServerPID = 0
+	}
+	for _, pid := range c.ServerPIDs {
+		if pid <= 0 {
+			return c, fmt.Errorf("bench: server pid %d must be positive", pid)
+		}
 	}
 	if c.Label == "" {
 		c.Label = c.Server
@@ -166,7 +185,10 @@ func summarize(h *Histogram) Latency {
 
 // ServerStats is what /proc told about the server over the measured window.
 type ServerStats struct {
+	// PID is the (first) server process; PIDs lists them all when there
+	// are several, and the figures are then their sums.
 	PID           int     `json:"pid"`
+	PIDs          []int   `json:"pids,omitempty"`
 	CPUSeconds    float64 `json:"cpu_seconds"`
 	CPUPercent    float64 `json:"cpu_percent"` // of one core
 	CPUMsPer1kOps float64 `json:"cpu_ms_per_1k_ops"`
@@ -227,6 +249,8 @@ type runner struct {
 	conns []*Conn
 	run   string
 	value []byte
+	// spread is true when the connections go to several servers.
+	spread bool
 }
 
 // Run executes one benchmark run against cfg.Server and returns its
@@ -244,13 +268,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		r.value[i] = 'a' + byte(i%26)
 	}
 	defer r.closeAll()
+	addrs := strings.Split(cfg.Server, ",")
 	for i := range cfg.Conns {
-		c, err := Dial(ctx, cfg.Server, ConnOptions{InFlight: cfg.InFlight, SessionTimeout: cfg.SessionTimeout, Base: r.base})
+		addr := addrs[i%len(addrs)]
+		c, err := Dial(ctx, addr, ConnOptions{InFlight: cfg.InFlight, SessionTimeout: cfg.SessionTimeout, Base: r.base})
 		if err != nil {
-			return nil, fmt.Errorf("bench: connection %d: %w", i, err)
+			return nil, fmt.Errorf("bench: connection %d to %s: %w", i, addr, err)
 		}
 		r.conns = append(r.conns, c)
 	}
+	r.spread = len(addrs) > 1
 	r.run = cfg.Root + "/run-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	if _, err := r.list(ctx, proto.OpCreate, 1, func(int64) string { return cfg.Root }, nil, proto.ErrNodeExists); err != nil {
 		return nil, fmt.Errorf("bench: create %s: %w", cfg.Root, err)
@@ -330,6 +357,30 @@ func (r *runner) list(ctx context.Context, op proto.OpCode, n int64, path func(i
 	return ok, nil
 }
 
+// syncAll makes every connection's server catch up with the leader (a
+// sync on each), when the connections go to several members of an
+// ensemble: then every connection reads the keys any of them created.
+func (r *runner) syncAll(ctx context.Context) error {
+	if !r.spread {
+		return nil
+	}
+	gens := make([]Generator, len(r.conns))
+	recs := make([]*Recorder, len(r.conns))
+	for i := range r.conns {
+		recs[i] = NewRecorder(0, 1<<62, -1)
+		gens[i] = &listGen{next: new(atomic.Int64), n: 1, op: proto.OpSync, path: func(int64) string { return r.run }}
+	}
+	if err := r.doAll(ctx, r.conns, gens, recs); err != nil {
+		return fmt.Errorf("bench: sync: %w", err)
+	}
+	for _, rec := range recs {
+		if rec.Errors > 0 {
+			return fmt.Errorf("bench: sync: %s", rec.FirstError)
+		}
+	}
+	return nil
+}
+
 // doAll runs one Do per connection concurrently.
 func (r *runner) doAll(ctx context.Context, conns []*Conn, gens []Generator, recs []*Recorder) error {
 	errs := make([]error, len(conns))
@@ -355,8 +406,15 @@ type window struct {
 
 func (r *runner) sample() window {
 	w := window{wall: time.Now(), client: selfCPU()}
-	if r.cfg.ServerPID != 0 {
-		w.server, w.serverErr = readProc(r.cfg.ServerPID)
+	for _, pid := range r.cfg.ServerPIDs {
+		s, err := readProc(pid)
+		if err != nil {
+			w.serverErr = errors.Join(w.serverErr, err)
+			continue
+		}
+		w.server.cpu += s.cpu
+		w.server.rss += s.rss
+		w.server.peakRSS += s.peakRSS
 	}
 	return w
 }
@@ -372,7 +430,7 @@ func (r *runner) account(res *Result, a, b window) error {
 	}
 	cl := (b.client - a.client).Seconds()
 	res.ClientCPUSeconds, res.ClientCPUPercent, res.ClientCPUMsPer1kOps = cl, 100*cl/wall, perK(cl)
-	if r.cfg.ServerPID == 0 {
+	if len(r.cfg.ServerPIDs) == 0 {
 		return nil
 	}
 	if err := errors.Join(a.serverErr, b.serverErr); err != nil {
@@ -380,8 +438,11 @@ func (r *runner) account(res *Result, a, b window) error {
 	}
 	sv := (b.server.cpu - a.server.cpu).Seconds()
 	res.ServerProc = &ServerStats{
-		PID: r.cfg.ServerPID, CPUSeconds: sv, CPUPercent: 100 * sv / wall, CPUMsPer1kOps: perK(sv),
+		PID: r.cfg.ServerPIDs[0], CPUSeconds: sv, CPUPercent: 100 * sv / wall, CPUMsPer1kOps: perK(sv),
 		RSSBytes: b.server.rss, PeakRSSBytes: b.server.peakRSS,
+	}
+	if len(r.cfg.ServerPIDs) > 1 {
+		res.ServerProc.PIDs = r.cfg.ServerPIDs
 	}
 	return nil
 }
@@ -434,6 +495,9 @@ func (r *runner) timed(ctx context.Context, res *Result) (func(context.Context) 
 		r.log.Info("creating keys", zap.Int("keys", len(keys)))
 		if _, err := r.list(ctx, proto.OpCreate, int64(len(keys)), func(i int64) string { return keys[i] }, r.value); err != nil {
 			return nil, fmt.Errorf("bench: create keys: %w", err)
+		}
+		if err := r.syncAll(ctx); err != nil {
+			return nil, err
 		}
 	}
 	start := time.Since(r.base)

@@ -22,6 +22,8 @@ const (
 	WorkloadGet      Workload = "get"
 	WorkloadMixed    Workload = "mixed"
 	WorkloadPopulate Workload = "populate"
+	// WorkloadFailover is Failover's: it is run by the command, not by Run.
+	WorkloadFailover Workload = "failover"
 )
 
 // Workloads lists every workload, in the order reports show them.
@@ -119,6 +121,9 @@ func (g *listGen) Next(e *jute.Encoder, _ time.Duration) (proto.OpCode, bool) {
 		r.Encode(e)
 	case proto.OpSetData:
 		r := proto.SetDataRequest{Path: p, Data: g.value, Version: -1}
+		r.Encode(e)
+	case proto.OpSync:
+		r := proto.SyncRequest{Path: p}
 		r.Encode(e)
 	default:
 		r := proto.GetDataRequest{Path: p}
