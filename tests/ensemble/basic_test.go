@@ -18,8 +18,12 @@
 //     member's digest is equal and porcupine accepts the history of writes
 //     and synced reads, including final reads of every key (so every
 //     acknowledged write is there; unknown outcomes may go either way).
-//   - sync_test.go: a follower that misses writes while paused, and an old
-//     leader paused mid-write, rejoin; the server logs show which path ran.
+//   - sync_test.go: a follower that was down while thousands of writes went
+//     by and the others purged their logs catches up through a snapshot (the
+//     leader logs "sent a snapshot to a learner", the follower "reloading the
+//     state from disk"); an old leader that logged proposals no one else saw
+//     rejoins with a TRUNC ("transaction log truncated") and those writes
+//     show nowhere.
 //
 // Environment:
 //
