@@ -272,6 +272,8 @@ func TestConfigErrors(t *testing.T) {
 		{"root slash", Config{Root: "/"}, "absolute znode path"},
 		{"root trailing", Config{Root: "/b/"}, "absolute znode path"},
 		{"count", Config{Workload: WorkloadPopulate, Count: -1}, "count -1"},
+		{"empty server in list", Config{Server: "127.0.0.1:1,,127.0.0.1:2"}, "empty address"},
+		{"server pid", Config{ServerPIDs: []int{0}}, "server pid 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -82,10 +82,12 @@ recovery-time measurement of a server restarting on a populated data directory.`
 			if pids != "" {
 				for _, p := range strings.Split(pids, ",") {
 					pid, err := strconv.Atoi(strings.TrimSpace(p))
-					if err != nil || pid <= 0 {
+					if err != nil || pid < 0 {
 						return fmt.Errorf("bench: --server-pid %q: want process ids, comma-separated", pids)
 					}
-					cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
+					if pid != 0 { // 0: none, as before the flag took a list
+						cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
+					}
 				}
 			}
 			if cfg.Workload == WorkloadFailover {
@@ -143,7 +145,7 @@ recovery-time measurement of a server restarting on a populated data directory.`
 	f.IntVar(&cfg.Keys, "keys", 1000, "znodes that set, get and mixed work on")
 	f.Float64Var(&cfg.ReadRatio, "read-ratio", 0.9, "share of getData in mixed")
 	f.IntVar(&cfg.Count, "count", 1_000_000, "znodes that populate creates")
-	f.StringVar(&pids, "server-pid", "", "server process id(s) on this machine, comma-separated: report their CPU time per op and memory (summed)")
+	f.StringVar(&pids, "server-pid", "", "server process id(s) on this machine, comma-separated: report their CPU time per op and memory (summed); 0: none")
 	f.StringVar(&cfg.Root, "root", "/warren-bench", "parent znode of the benchmark's znodes")
 	f.BoolVar(&cfg.Keep, "keep", false, "leave the znodes in place (populate: to measure the server's memory afterwards)")
 	f.DurationVar(&cfg.SessionTimeout, "session-timeout", 10*time.Second, "session timeout asked of the server")

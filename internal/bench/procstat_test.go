@@ -63,3 +63,24 @@ func TestReadProcSelf(t *testing.T) {
 	_, err = readProc(1 << 30)
 	assert.Error(t, err)
 }
+
+func TestProcState(t *testing.T) {
+	tests := []struct {
+		name string
+		stat string
+		want byte
+		ok   bool
+	}{
+		{"running", "7 (warren) R 1 7 7 0", 'R', true},
+		{"zombie with spaces in the name", "7 (a) b) Z 1 7", 'Z', true},
+		{"no name", "7 warren S 1", 0, false},
+		{"truncated", "7 (warren)", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := procState([]byte(tc.stat))
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/warrenhq/warren/internal/testutil"
 )
 
 // zkServer is an Apache ZooKeeper 3.8 standalone server on loopback, shared
@@ -31,7 +33,8 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	// RunTests also removes the warren binary the ensemble tests build.
+	code := testutil.RunTests(m)
 	if zkStop != nil {
 		zkStop()
 	}
