@@ -37,6 +37,7 @@ package ensemble_test
 import (
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -226,9 +227,12 @@ func TestSessionSurvivesFollowerKill(t *testing.T) {
 	victim, other := followers[0], followers[1]
 	c, events := dial(t, longSession, victim.Addr, other.Addr)
 	require.Equal(t, victim.Addr, c.Server())
+	var expired atomic.Bool
 	go func() {
 		for ev := range events {
-			t.Logf("event %+v", ev)
+			if ev.State == zk.StateExpired {
+				expired.Store(true)
+			}
 		}
 	}()
 	id := c.SessionID()
@@ -245,6 +249,7 @@ func TestSessionSurvivesFollowerKill(t *testing.T) {
 		}
 		return nil
 	}))
+	assert.False(t, expired.Load(), "the member the client moved to answered that its session expired")
 	assert.Equal(t, id, c.SessionID(), "the session id changed when the client moved")
 	_, err = c.Set("/moved", []byte("after"), -1)
 	require.NoError(t, err)
