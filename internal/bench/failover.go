@@ -259,6 +259,9 @@ func (s *fsession) do(op proto.OpCode, body proto.Record) (proto.Code, error) {
 	if s.xid <= 0 {
 		s.xid = 1
 	}
+	if s.nc == nil {
+		return 0, ErrConnClosed
+	}
 	s.buf = zkwire.AppendRequest(s.buf[:0], &proto.RequestHeader{Xid: s.xid, Type: op}, body)
 	opTimeout := s.cfg.OpTimeout
 	if opTimeout == 0 {
@@ -529,10 +532,12 @@ func Failover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, error) 
 	if res.SteadyWrites == 0 {
 		return nil, fmt.Errorf("bench: failover: no write completed in the %s before the kill", cfg.Steady)
 	}
-	// The client is done with the session: close it so that it does not
-	// linger until it expires.
-	if code, err := s.do(proto.OpCloseSession, nil); err != nil || code != proto.OK {
-		log.Warn("close session", zap.Error(err), zap.Int32("code", int32(code)))
+	// The client is done with the session: close it, if it is connected,
+	// so that it does not linger until it expires.
+	if s.nc != nil {
+		if code, err := s.do(proto.OpCloseSession, nil); err != nil || code != proto.OK {
+			log.Warn("close session", zap.Error(err), zap.Int32("code", int32(code)))
+		}
 	}
 	return res, nil
 }
