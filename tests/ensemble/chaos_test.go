@@ -27,6 +27,10 @@ const (
 	ownKeys       = 4 // per writer: create, set, set, delete cycles with version -1
 	sharedKeys    = 4 // for every writer: versioned sets, deletes and re-creates
 	checkTimeout  = 2 * time.Minute
+	// checkpointEvery is how many rounds a history segment spans: at a
+	// checkpoint the writers stop, the members converge, every key is read
+	// and porcupine checks the segment, which keeps each check small.
+	checkpointEvery = 10
 )
 
 // chaosCounts are the numbers a chaos run logs.
@@ -258,38 +262,57 @@ func TestChaos(t *testing.T) {
 	}
 }
 
+// chaosRun is one ensemble under chaos.
+type chaosRun struct {
+	t         *testing.T
+	seed      uint64
+	rng       *rand.Rand
+	e         *testutil.Ensemble
+	tolerated int // voters that may be down at once
+	killed    map[*testutil.Member]bool
+	n         chaosCounts
+	h         *history
+	ws        []*chaosWriter
+	paths     []string // every key, for the checkpoint reads
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	// Checkpoint results.
+	segments, checkedOps int
+	undecided            int // segments porcupine could not decide in time
+	lastZxid             int64
+}
+
 func runChaos(t *testing.T, seed uint64, rounds, participants, observers, writers int) {
 	began := time.Now()
-	rng := rand.New(rand.NewPCG(seed, 0xc4a05))
-	e := testutil.StartEnsemble(t, testutil.EnsembleOptions{Participants: participants, Observers: observers})
-	_, err := e.WaitLeader(settle)
+	r := &chaosRun{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0xc4a05)), killed: map[*testutil.Member]bool{},
+		tolerated: (participants - 1) / 2, h: &history{base: time.Now()}}
+	r.e = testutil.StartEnsemble(t, testutil.EnsembleOptions{Participants: participants, Observers: observers})
+	_, err := r.e.WaitLeader(settle)
 	require.NoError(t, err)
-	tolerated := (participants - 1) / 2 // voters that may be down at once
 
-	h := &history{base: time.Now()}
-	var n chaosCounts
-	setup, _ := dial(t, longSession, e.Members[0].Addr)
+	setup, _ := dial(t, longSession, r.e.Members[0].Addr)
 	var shared []string
 	for i := 0; i < sharedKeys; i++ {
 		in := znodeInput{Kind: opCreate, Path: fmt.Sprintf("/s%d", i), Data: "init"}
-		call := h.now()
+		call := r.h.now()
 		_, err := setup.Create(in.Path, []byte(in.Data), 0, openACL)
 		require.NoError(t, err)
-		h.add(0, in, call, znodeOutput{Res: resOK}, h.now())
+		r.h.add(0, in, call, znodeOutput{Res: resOK}, r.h.now())
 		shared = append(shared, in.Path)
 	}
 	setup.Close()
+	r.paths = append(r.paths, shared...)
 
-	var ws []*chaosWriter
 	for i := 0; i < writers; i++ {
-		addrs := e.Addrs()
-		rng.Shuffle(len(addrs), func(a, b int) { addrs[a], addrs[b] = addrs[b], addrs[a] })
+		addrs := r.e.Addrs()
+		r.rng.Shuffle(len(addrs), func(a, b int) { addrs[a], addrs[b] = addrs[b], addrs[a] })
 		conn, events := dial(t, longSession, addrs...)
 		w := &chaosWriter{id: i + 1, conn: conn, rng: rand.New(rand.NewPCG(seed, uint64(i+1))),
-			shared: shared, h: h, n: &n, step: make([]int, ownKeys)}
+			shared: shared, n: &r.n, step: make([]int, ownKeys)}
 		for k := 0; k < ownKeys; k++ {
 			w.own = append(w.own, fmt.Sprintf("/w%d-%d", w.id, k))
 		}
+		r.paths = append(r.paths, w.own...)
 		go func() {
 			for ev := range events {
 				if ev.State == zk.StateExpired {
@@ -297,151 +320,180 @@ func runChaos(t *testing.T, seed uint64, rounds, participants, observers, writer
 				}
 			}
 		}()
-		ws = append(ws, w)
+		r.ws = append(r.ws, w)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, w := range ws {
-		wg.Add(1)
-		go w.run(stop, &wg)
-	}
-	writersStopped := false
-	stopWriters := func() {
-		if !writersStopped {
-			writersStopped = true
-			close(stop)
-			wg.Wait()
-		}
-	}
-	defer stopWriters()
+	r.startWriters()
+	defer r.stopWriters()
 
-	killed := map[*testutil.Member]bool{}
-	votersDown := func() int {
-		d := 0
-		for m := range killed {
-			if !m.Observer {
-				d++
-			}
-		}
-		return d
-	}
-	restart := func(m *testutil.Member) {
-		require.NoError(t, m.Restart(settle), "restart member %d", m.ID)
-		delete(killed, m)
-		n.restarts++
-	}
-	// makeRoom restarts killed voters until one more may go down.
-	makeRoom := func() {
-		for m := range killed {
-			if votersDown() < tolerated {
-				return
-			}
-			if !m.Observer {
-				restart(m)
-			}
+	for round := 1; round <= rounds; round++ {
+		r.round(round)
+		if round%checkpointEvery == 0 || round == rounds {
+			r.checkpoint(round == rounds)
 		}
 	}
-	pick := func(ms []*testutil.Member) *testutil.Member {
-		if len(ms) == 0 {
-			return nil
-		}
-		return ms[rng.IntN(len(ms))]
+
+	n := &r.n
+	t.Logf("chaos done in %v: %d rounds; SIGKILL leader %d, SIGKILL other %d, SIGSTOP %d (of the leader %d), restarts %d; "+
+		"leaderships established %d; acknowledged writes %d, acknowledged failures %d, unknown outcomes %d, synced reads %d; "+
+		"porcupine checked %d operations in %d segments (%d undecided in %v); converged at zxid 0x%x",
+		time.Since(began).Round(time.Millisecond), rounds, n.killLeader, n.killOther, n.pauses, n.pausedLeader, n.restarts,
+		leaderships(r.e), n.acked.Load(), n.ackedFailed.Load(), n.unknown.Load(), n.reads.Load(),
+		r.checkedOps, r.segments, r.undecided, checkTimeout, r.lastZxid)
+	require.Positive(t, n.acked.Load())
+}
+
+func (r *chaosRun) startWriters() {
+	r.stop = make(chan struct{})
+	for _, w := range r.ws {
+		w.h = r.h
+		r.wg.Add(1)
+		go w.run(r.stop, &r.wg)
 	}
+}
+
+func (r *chaosRun) stopWriters() {
+	if r.stop != nil {
+		close(r.stop)
+		r.wg.Wait()
+		r.stop = nil
+	}
+}
+
+func (r *chaosRun) votersDown() int {
+	d := 0
+	for m := range r.killed {
+		if !m.Observer {
+			d++
+		}
+	}
+	return d
+}
+
+func (r *chaosRun) restart(m *testutil.Member) {
+	require.NoError(r.t, m.Restart(settle), "restart member %d", m.ID)
+	delete(r.killed, m)
+	r.n.restarts++
+}
+
+// makeRoom restarts killed voters until one more voter may go down.
+func (r *chaosRun) makeRoom() {
+	for _, m := range r.e.Members {
+		if r.votersDown() < r.tolerated {
+			return
+		}
+		if r.killed[m] && !m.Observer {
+			r.restart(m)
+		}
+	}
+}
+
+// pickAlive returns a random member that is not killed and is not
+// exclude, or nil.
+func (r *chaosRun) pickAlive(exclude *testutil.Member) *testutil.Member {
 	var up []*testutil.Member
-	alive := func(exclude *testutil.Member) []*testutil.Member {
-		up = up[:0]
-		for _, m := range e.Members {
-			if !killed[m] && m != exclude {
-				up = append(up, m)
-			}
+	for _, m := range r.e.Members {
+		if !r.killed[m] && m != exclude {
+			up = append(up, m)
 		}
-		return up
 	}
+	if len(up) == 0 {
+		return nil
+	}
+	return up[r.rng.IntN(len(up))]
+}
 
-	for round := 0; round < rounds; round++ {
-		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
-		switch a := rng.IntN(10); {
-		case a < 3: // SIGKILL the leader
-			makeRoom()
-			l, err := e.WaitLeader(settle)
-			require.NoError(t, err, "round %d", round)
-			l.Kill()
-			killed[l] = true
-			n.killLeader++
-		case a < 5: // SIGKILL another member
-			makeRoom()
-			l, _ := e.Leader()
-			m := pick(alive(l))
-			if m == nil || (!m.Observer && votersDown() >= tolerated) {
-				continue
-			}
-			m.Kill()
-			killed[m] = true
-			n.killOther++
-		case a < 8: // SIGSTOP a member for a while, then SIGCONT
-			makeRoom()
-			m := pick(alive(nil))
-			if rng.IntN(2) == 0 { // half the pauses hit the leader
-				if l, err := e.Leader(); err == nil {
-					m = l
-				}
-			}
-			if m == nil || (!m.Observer && votersDown() >= tolerated) {
-				continue
-			}
-			if mode, err := m.Mode(); err == nil && mode == "leader" {
-				n.pausedLeader++
-			}
-			require.NoError(t, m.Pause())
-			time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond)
-			require.NoError(t, m.Resume())
-			n.pauses++
-		default: // restart what is down
-			for _, m := range e.Members {
-				if killed[m] {
-					restart(m)
-				}
+// round lets the writers work for a while and injects one fault.
+func (r *chaosRun) round(round int) {
+	t, rng, e := r.t, r.rng, r.e
+	time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+	switch a := rng.IntN(10); {
+	case a < 3: // SIGKILL the leader
+		r.makeRoom()
+		l, err := e.WaitLeader(settle)
+		require.NoError(t, err, "round %d", round)
+		l.Kill()
+		r.killed[l] = true
+		r.n.killLeader++
+	case a < 5: // SIGKILL another member
+		r.makeRoom()
+		l, _ := e.Leader()
+		m := r.pickAlive(l)
+		if m == nil || (!m.Observer && r.votersDown() >= r.tolerated) {
+			return
+		}
+		m.Kill()
+		r.killed[m] = true
+		r.n.killOther++
+	case a < 8: // SIGSTOP a member for a while, then SIGCONT
+		r.makeRoom()
+		m := r.pickAlive(nil)
+		if rng.IntN(2) == 0 { // half the pauses hit the leader
+			if l, err := e.Leader(); err == nil {
+				m = l
 			}
 		}
-		for _, w := range ws {
-			require.False(t, w.expired.Load(), "round %d: writer %d's session expired", round, w.id)
+		if m == nil || (!m.Observer && r.votersDown() >= r.tolerated) {
+			return
+		}
+		if mode, err := m.Mode(); err == nil && mode == "leader" {
+			r.n.pausedLeader++
+		}
+		require.NoError(t, m.Pause())
+		time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond)
+		require.NoError(t, m.Resume())
+		r.n.pauses++
+	default: // restart what is down
+		for _, m := range e.Members {
+			if r.killed[m] {
+				r.restart(m)
+			}
 		}
 	}
+	for _, w := range r.ws {
+		require.False(t, w.expired.Load(), "round %d: writer %d's session expired", round, w.id)
+	}
+}
+
+// checkpoint brings every member back, stops the writers, waits for equal
+// digests, reads every key through every member (closing the history:
+// every acknowledged write must be in these reads) and has porcupine check
+// the history since the previous checkpoint. Unless it is the last, a new
+// history starts from the state read, and the writers resume.
+func (r *chaosRun) checkpoint(last bool) {
+	t, e := r.t, r.e
 	for _, m := range e.Members {
-		if killed[m] {
-			restart(m)
+		if r.killed[m] {
+			r.restart(m)
 		}
 	}
 	// Let the writers work on the whole ensemble for a moment, then stop.
 	time.Sleep(500 * time.Millisecond)
-	stopWriters()
-	for _, w := range ws {
+	r.stopWriters()
+	for _, w := range r.ws {
 		require.False(t, w.expired.Load(), "writer %d's session expired", w.id)
 	}
-
 	conv, err := e.WaitConverged(2 * settle)
 	require.NoError(t, err)
+	r.lastZxid = conv.Zxid
 
-	// Final reads of every key through every member close the history:
-	// every acknowledged write must be in them.
-	var paths []string
-	paths = append(paths, shared...)
-	for _, w := range ws {
-		paths = append(paths, w.own...)
-	}
+	h := r.h
+	observed := map[string]znodeOutput{}
 	for i, m := range e.Members {
 		c, _ := dial(t, longSession, m.Addr)
-		for _, p := range paths {
+		for _, p := range r.paths {
 			call := h.now()
 			_, err := c.Sync(p)
 			require.NoError(t, err)
 			data, st, err := c.Get(p)
 			out := znodeOutput{Res: classify(err)}
-			require.Contains(t, []result{resOK, resNoNode}, out.Res, "final read of %s on member %d: %v", p, m.ID, err)
+			require.Contains(t, []result{resOK, resNoNode}, out.Res, "checkpoint read of %s on member %d: %v", p, m.ID, err)
 			if err == nil {
 				out.Data, out.Version = string(data), st.Version
 			}
-			h.add(writers+1+i, znodeInput{Kind: opRead, Path: p}, call, out, h.now())
+			h.add(len(r.ws)+1+i, znodeInput{Kind: opRead, Path: p}, call, out, h.now())
+			if i == 0 {
+				observed[p] = out
+			}
 		}
 		c.Close()
 	}
@@ -454,17 +506,27 @@ func runChaos(t *testing.T, seed uint64, rounds, participants, observers, writer
 			t.Logf("porcupine visualization: %s", file)
 		}
 	}
-	require.NotEqual(t, porcupine.Illegal, res, "the history of %d operations is not linearizable (seed %d)", len(h.ops), seed)
+	require.NotEqual(t, porcupine.Illegal, res,
+		"segment %d: the history of %d operations is not linearizable (seed %d)", r.segments+1, len(h.ops), r.seed)
+	r.segments++
+	r.checkedOps += len(h.ops)
 	if res == porcupine.Unknown {
-		t.Logf("porcupine could not decide within %v", checkTimeout)
+		r.undecided++
 	}
-
-	t.Logf("chaos done in %v: %d rounds; SIGKILL leader %d, SIGKILL other %d, SIGSTOP %d (of the leader %d), restarts %d; "+
-		"leaderships established %d; acknowledged writes %d, acknowledged failures %d, unknown outcomes %d, synced reads %d; "+
-		"history %d operations (%s); converged at zxid 0x%x",
-		time.Since(began).Round(time.Millisecond), rounds, n.killLeader, n.killOther, n.pauses, n.pausedLeader, n.restarts,
-		leaderships(e), n.acked.Load(), n.ackedFailed.Load(), n.unknown.Load(), n.reads.Load(), len(h.ops), res, conv.Zxid)
-	require.Positive(t, n.acked.Load())
+	if last {
+		return
+	}
+	// The next segment starts from the state every member agreed on.
+	next := &history{base: time.Now()}
+	for _, p := range r.paths {
+		in := znodeInput{Kind: opInit, Path: p, Version: -1}
+		if o := observed[p]; o.Res == resOK {
+			in.Data, in.Version = o.Data, o.Version
+		}
+		next.add(0, in, next.now(), znodeOutput{Res: resOK}, next.now())
+	}
+	r.h = next
+	r.startWriters()
 }
 
 var leadingRE = regexp.MustCompile(`"state": "LEADING", "leader": (\d+), "epoch": (\d+), "serving": true`)

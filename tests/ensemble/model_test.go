@@ -28,9 +28,12 @@ const (
 	opSet
 	opDelete
 	opRead
+	// opInit starts a history segment from a known state: absent when
+	// Version is negative, else Data at Version.
+	opInit
 )
 
-func (k opKind) String() string { return [...]string{"create", "set", "delete", "read"}[k] }
+func (k opKind) String() string { return [...]string{"create", "set", "delete", "read", "init"}[k] }
 
 // result is the reply code of an operation.
 type result int
@@ -106,6 +109,12 @@ func (in znodeInput) failure(s znodeState) result {
 
 func znodeStep(state, input, output any) (bool, any) {
 	s, in, out := state.(znodeState), input.(znodeInput), output.(znodeOutput)
+	if in.Kind == opInit {
+		if in.Version < 0 {
+			return true, znodeState{}
+		}
+		return true, znodeState{Exists: true, Data: in.Data, Version: in.Version}
+	}
 	if in.Kind == opRead {
 		if !s.Exists {
 			return out.Res == resNoNode, s

@@ -58,6 +58,13 @@ func TestZnodeModel(t *testing.T) {
 		{"stale read after acked set", []porcupine.Operation{
 			op(0, 0, 1, create("x"), ok), op(0, 2, 3, set("y", -1), got("", 1)), op(1, 4, 5, read, got("x", 0)),
 		}, false},
+		{"segment starts from an init", []porcupine.Operation{
+			op(0, 0, 1, znodeInput{Kind: opInit, Path: "/a", Data: "i", Version: 3}, ok),
+			op(1, 2, 3, set("y", 3), got("", 4)), op(1, 4, 5, read, got("y", 4)),
+		}, true},
+		{"init absent, read present", []porcupine.Operation{
+			op(0, 0, 1, znodeInput{Kind: opInit, Path: "/a", Version: -1}, ok), op(1, 2, 3, read, got("x", 0)),
+		}, false},
 		{"delete then NONODE", []porcupine.Operation{
 			op(0, 0, 1, create("x"), ok), op(0, 2, 3, del(0), ok), op(0, 4, 5, set("y", -1), znodeOutput{Res: resNoNode}),
 			op(1, 6, 7, create("w"), ok), op(1, 8, 9, read, got("w", 0)),
