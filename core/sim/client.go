@@ -27,6 +27,7 @@ type client struct {
 	lastZxid int64 // highest zxid seen in a reply (the session's view)
 	xid      int32
 	sentAt   int64
+	lastSent int64 // when the client last sent anything
 	wait     int64 // no new action before this time
 
 	op      *clientOp
@@ -83,6 +84,13 @@ func (c *client) act() {
 			c.abandon()
 		}
 	case csConnected:
+		if c.op == nil && w.now-c.lastSent > 20*w.cfg.TickMs/3 {
+			// Keep the session alive, as clients ping after a third of
+			// the session timeout without traffic.
+			c.lastSent = w.now
+			w.push(envelope{at: w.now + w.rng.between(1, 3), kind: envClientRequest, to: c.member, toInc: c.inc, conn: c.conn,
+				hdr: proto.RequestHeader{Xid: proto.XidPing, Type: proto.OpPing}})
+		}
 		if c.op != nil {
 			if w.now-c.sentAt > requestTimeoutMs {
 				c.tracef("request to %d timed out", c.member)
@@ -208,7 +216,7 @@ func (c *client) send(code proto.OpCode, rec proto.Record) {
 	w := c.w
 	c.xid++
 	c.op.xid, c.op.opcode = c.xid, code
-	c.sentAt = w.now
+	c.sentAt, c.lastSent = w.now, w.now
 	w.push(envelope{at: w.now + w.rng.between(1, 3), kind: envClientRequest, to: c.member, toInc: c.inc, conn: c.conn,
 		hdr: proto.RequestHeader{Xid: c.xid, Type: code}, rec: rec})
 }
@@ -250,6 +258,7 @@ func (c *client) connected(resp *proto.ConnectResponse) {
 	}
 	c.session, c.passwd = resp.SessionID, append([]byte(nil), resp.Passwd...)
 	c.state = csConnected
+	c.lastSent = c.w.now
 	c.tracef("connected to %d, session 0x%x", c.member, c.session)
 }
 
@@ -258,6 +267,13 @@ func (c *client) connected(resp *proto.ConnectResponse) {
 func (c *client) reply(hdr proto.ReplyHeader, body proto.Record) {
 	w := c.w
 	if hdr.Xid == proto.XidNotification {
+		return
+	}
+	if hdr.Xid == proto.XidPing {
+		if hdr.Zxid < c.lastZxid {
+			w.failf("client %d (session 0x%x): a ping reply from %d at zxid 0x%x after the session saw 0x%x", c.id, c.session, c.member, hdr.Zxid, c.lastZxid)
+		}
+		c.lastZxid = hdr.Zxid
 		return
 	}
 	if c.op == nil || hdr.Xid != c.op.xid {

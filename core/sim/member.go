@@ -21,7 +21,10 @@ type member struct {
 
 	pausedUntil int64
 	restartAt   int64
-	mutualSince int64 // when it began following a member that follows it
+	mutualSince int64  // when it began following a member that follows it
+	lastErr     string // the node's last reported error
+	offset      int64  // clock offset (ms)
+	drift       int64  // clock drift (per mille)
 	serving     bool
 
 	// pending are the persistence requests issued and not yet durable,
@@ -57,6 +60,10 @@ var simSecret = []byte("warren-simulated-session-secret!")
 
 func newMember(w *World, id int64) *member {
 	m := &member{w: w, id: id, disk: &disk{}}
+	if w.cfg.ClockSkew {
+		m.offset = w.rng.between(-100000, 100000)
+		m.drift = w.rng.between(-50, 50)
+	}
 	// A fresh data directory starts with a snapshot of the empty state
 	// (ZOOKEEPER-2325), as serve writes one.
 	m.disk.snaps = []snapFile{{zxid: 0, data: snapshotBytes(w, replica.New(m.replicaConfig(), nopSink{}, 0))}}
@@ -70,6 +77,11 @@ func (m *member) replicaConfig() replica.Config {
 
 func (m *member) paused(now int64) bool { return now < m.pausedUntil }
 
+// clock is the member's own time: the world's, shifted and drifting (a
+// fixed rate per member), never going back. Protocol timers and session
+// expiry run on it, so they must not rely on synchronised clocks.
+func (m *member) clock() int64 { return m.offset + m.w.now + m.w.now*m.drift/1000 }
+
 // start (re)starts the member from its disk alone, as serve does: the
 // newest snapshot and the log after it, then the epochs.
 func (m *member) start() {
@@ -79,8 +91,8 @@ func (m *member) start() {
 	m.pending, m.snapFor = nil, nil
 	m.pausedUntil = 0
 	m.serving = false
-	m.rep = replica.New(m.replicaConfig(), &memberSink{w: w, id: m.id}, w.now)
-	snapZxid, err := m.disk.load(m.rep, maxZxid, w.now)
+	m.rep = replica.New(m.replicaConfig(), &memberSink{w: w, id: m.id}, m.clock())
+	snapZxid, err := m.disk.load(m.rep, maxZxid, m.clock())
 	if err != nil {
 		w.failf("member %d cannot start: %v", m.id, err)
 	}
@@ -111,7 +123,7 @@ func (m *member) start() {
 	m.rep.Join(node, m.reload)
 	w.tracef("start %d (#%d): snapshot 0x%x, log 0x%x..0x%x, applied 0x%x, epochs %d/%d", m.id, m.inc, snapZxid, m.disk.base,
 		m.disk.last(), m.rep.LastApplied(), m.disk.acceptedEpoch, m.disk.currentEpoch)
-	node.Start(w.now)
+	node.Start(m.clock())
 	m.flush()
 }
 
@@ -119,7 +131,7 @@ func (m *member) start() {
 func (m *member) reload(r *replica.Replica, zxid int64) error {
 	w := m.w
 	w.count("reloads", 1)
-	if _, err := m.disk.load(r, zxid, w.now); err != nil {
+	if _, err := m.disk.load(r, zxid, m.clock()); err != nil {
 		return fmt.Errorf("member %d reload to 0x%x: %w", m.id, zxid, err)
 	}
 	w.tracef("reload %d to 0x%x", m.id, zxid)
@@ -197,7 +209,7 @@ func (m *member) persist(req zab.PersistRequest) {
 		m.w.count("truncations", 1)
 		d.truncate(req.Zxid)
 	case zab.PersistSnapshot:
-		if err := d.install(req.Zxid, req.Data, m.replicaConfig(), m.w.now); err != nil {
+		if err := d.install(req.Zxid, req.Data, m.replicaConfig(), m.clock()); err != nil {
 			m.w.failf("member %d: %v", m.id, err)
 		}
 		m.w.count("snapshots installed", 1)
@@ -236,7 +248,7 @@ func (m *member) issue(req zab.PersistRequest) {
 		for _, e := range req.Entries {
 			h := w.proposed(m, e)
 			if n := len(m.known); n > 0 && m.known[n-1].zxid >= e.Zxid {
-				w.failf("member %d asks to log 0x%x after 0x%x", m.id, e.Zxid, m.known[n-1].zxid)
+				w.failf("member %d asks to log 0x%x after 0x%x (serve's log append would fail and stop the member)", m.id, e.Zxid, m.known[n-1].zxid)
 			}
 			m.known = append(m.known, knownEntry{e.Zxid, h})
 		}
@@ -264,7 +276,7 @@ func (m *member) issue(req zab.PersistRequest) {
 func (m *member) flush() {
 	w := m.w
 	for m.up {
-		out, err := m.rep.Flush(w.now)
+		out, err := m.rep.Flush(m.clock())
 		if err != nil {
 			w.failf("member %d: flush: %v", m.id, err)
 		}
@@ -280,6 +292,7 @@ func (m *member) flush() {
 		}
 		for _, e := range out.Errors {
 			w.tracef("%d: %v", m.id, e)
+			m.lastErr = e.Error()
 		}
 		wasServing := m.serving
 		if r := out.Role; r != nil {
@@ -437,9 +450,9 @@ func (m *member) receive(e envelope) {
 	case envDisconnected:
 		m.rep.PeerDisconnected(e.peer)
 	case envClientConnect:
-		m.rep.Connect(e.conn, e.creq, "10.0.0.1", w.now)
+		m.rep.Connect(e.conn, e.creq, "10.0.0.1", m.clock())
 	case envClientRequest:
-		m.rep.Request(e.conn, e.hdr, e.rec, w.now)
+		m.rep.Request(e.conn, e.hdr, e.rec, m.clock())
 	case envClientClose:
 		m.rep.Disconnected(e.conn)
 	}

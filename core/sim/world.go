@@ -43,6 +43,11 @@ type Config struct {
 	// SnapEvery: a serving member snapshots its state after applying this
 	// many transactions (the snapCount of core/serve).
 	SnapEvery int
+	// ClockSkew gives every member its own clock offset and drift.
+	ClockSkew bool
+	// OutageEvery: mean steps between power failures of the whole
+	// ensemble (every member crashes at once).
+	OutageEvery int
 	// MaxNetDelay and MaxPersistDelay bound message and persistence latency.
 	MaxNetDelay     int64
 	MaxPersistDelay int64
@@ -64,8 +69,10 @@ func NewConfig(seed uint64, src Source) Config {
 		DisconnectEvery: []int{0, 200}[r.intn(2)],
 		DiffLimit:       []int{100000, 4}[r.intn(2)],
 		SnapEvery:       []int{1 << 30, 20, 50}[r.intn(3)],
-		MaxNetDelay:     []int64{5, 20}[r.intn(2)],
-		MaxPersistDelay: []int64{5, 30}[r.intn(2)],
+		MaxNetDelay:     []int64{5, 20, 5, 150}[r.intn(4)],
+		MaxPersistDelay: []int64{5, 30, 5, 200}[r.intn(4)],
+		ClockSkew:       r.intn(2) == 0,
+		OutageEvery:     []int{0, 0, 0, 1000}[r.intn(4)],
 	}
 	if r.intn(3) == 0 {
 		c.Observers = 1
@@ -83,7 +90,8 @@ func (c Config) String() string {
 	return fmt.Sprintf("seed=%d voters=%d observers=%d clients=%d steps=%d crashEvery=%d partitionEvery=%d pauseEvery=%d "+
 		"disconnectEvery=%d diffLimit=%d snapEvery=%d netDelay<=%d persistDelay<=%d electionLoss=%.2f electionDup=%.2f",
 		c.Seed, c.Voters, c.Observers, c.Clients, c.Steps, c.CrashEvery, c.PartitionEvery, c.PauseEvery,
-		c.DisconnectEvery, c.DiffLimit, c.SnapEvery, c.MaxNetDelay, c.MaxPersistDelay, c.ElectionLoss, c.ElectionDup)
+		c.DisconnectEvery, c.DiffLimit, c.SnapEvery, c.MaxNetDelay, c.MaxPersistDelay, c.ElectionLoss, c.ElectionDup) +
+		fmt.Sprintf(" clockSkew=%v outageEvery=%d", c.ClockSkew, c.OutageEvery)
 }
 
 // Result is the outcome of one run.
@@ -308,8 +316,8 @@ func (w *World) describe() string {
 		n := m.rep.Node()
 		d, c := n.LastZxid()
 		a, cur := n.Epochs()
-		fmt.Fprintf(&b, "[%d %v leader=%d serving=%v durable=0x%x committed=0x%x applied=0x%x epochs=%d/%d pending=%d] ",
-			m.id, n.State(), n.Leader(), m.serving, d, c, m.rep.LastApplied(), a, cur, len(m.pending))
+		fmt.Fprintf(&b, "[%d %v leader=%d serving=%v durable=0x%x committed=0x%x applied=0x%x epochs=%d/%d pending=%d last error %q] ",
+			m.id, n.State(), n.Leader(), m.serving, d, c, m.rep.LastApplied(), a, cur, len(m.pending), m.lastErr)
 	}
 	return b.String()
 }
@@ -322,18 +330,15 @@ func (w *World) agreed() bool {
 		if !m.up || !m.serving || len(m.pending) > 0 || len(m.snapFor) > 0 {
 			return false
 		}
-		if last >= 0 && m.rep.LastApplied() != last {
+		durable, committed := m.rep.Node().LastZxid()
+		applied := m.rep.LastApplied()
+		if durable != committed || committed != applied || last >= 0 && applied != last {
 			return false
 		}
-		last = m.rep.LastApplied()
+		last = applied
 	}
 	for _, c := range w.clients {
-		if c.op != nil {
-			return false
-		}
-	}
-	for _, e := range w.net {
-		if e.kind != envMsg || e.quorum {
+		if c.op != nil || c.state == csConnecting {
 			return false
 		}
 	}
@@ -359,7 +364,7 @@ func (w *World) tick() {
 		if len(m.snapFor) > 0 && w.rng.intn(3) == 0 {
 			m.streamSnapshots()
 		}
-		m.rep.Tick(w.now)
+		m.rep.Tick(m.clock())
 		m.flush()
 		m.maybeSnapshot()
 	}
@@ -422,6 +427,16 @@ func (w *World) faults() {
 			m.pausedUntil = w.now + w.rng.between(100, 2000)
 			w.count("pauses", 1)
 			w.tracef("pause %d until %d", m.id, m.pausedUntil)
+		}
+	}
+	if c.OutageEvery > 0 && w.rng.intn(c.OutageEvery) == 0 {
+		w.count("outages", 1)
+		w.tracef("power failure: every member crashes")
+		for _, m := range w.members {
+			if m.up {
+				m.crash()
+				m.restartAt = w.now + w.rng.between(50, 1000)
+			}
 		}
 	}
 	if c.DisconnectEvery > 0 && w.rng.intn(c.DisconnectEvery) == 0 {
