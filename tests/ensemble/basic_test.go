@@ -7,7 +7,9 @@
 //     everywhere when their session closes or expires; a watch set through
 //     one member fires for a write through another; a session moves to
 //     another member when its follower is SIGKILLed and keeps its id and
-//     ephemerals; an observer serves reads, writes and watches.
+//     ephemerals, and its watches fire for changes made while it moved; a
+//     session whose client is gone still expires after the leader that
+//     tracked it dies; an observer serves reads, writes and watches.
 //   - failover_test.go: the leader is SIGKILLed under write load from
 //     clients on followers; writes resume (the time from kill to first
 //     success is logged, not asserted); a new leader is elected; the old one
@@ -323,6 +325,50 @@ func TestObserverServes(t *testing.T) {
 	ephemeralEverywhere(t, []*zk.Conn{pc, oc}, "/obs-eph", true, eo.SessionID())
 	eo.Close()
 	ephemeralEverywhere(t, []*zk.Conn{pc, oc}, "/obs-eph", false, 0)
+	_, err = e.WaitConverged(settle)
+	require.NoError(t, err)
+}
+
+// TestWatchSurvivesMemberKill: a client's watch lives on the member it is
+// connected to; when that member is SIGKILLed the client reconnects
+// elsewhere and re-registers its watches relative to the last zxid it saw,
+// so a change made while it was away still fires.
+func TestWatchSurvivesMemberKill(t *testing.T) {
+	_, leader, followers := startThree(t)
+	victim, other := followers[0], followers[1]
+	w, _ := dial(t, longSession, victim.Addr, other.Addr)
+	lc, _ := dial(t, longSession, leader.Addr)
+	_, err := lc.Create("/away", []byte("0"), 0, openACL)
+	require.NoError(t, err)
+	_, _, ch, err := w.GetW("/away")
+	require.NoError(t, err)
+
+	victim.Kill()
+	// The change lands while the watcher may still be reconnecting.
+	_, err = lc.Set("/away", []byte("1"), -1)
+	require.NoError(t, err)
+	requireEvent(t, ch, zk.EventNodeDataChanged, "/away")
+	assert.Equal(t, other.Addr, w.Server())
+}
+
+// TestSessionExpiresAfterLeaderChange: a session whose client is gone
+// must still expire when the leader that tracked it dies: the new leader
+// takes every session over with its timeout.
+func TestSessionExpiresAfterLeaderChange(t *testing.T) {
+	e, leader, followers := startThree(t)
+	observer, _ := dial(t, longSession, followers[1].Addr)
+	p := newCutProxy(t, followers[0].Addr)
+	owner, _ := dial(t, 3*time.Second, p.Addr())
+	_, err := owner.Create("/eph-orphan", nil, zk.FlagEphemeral, openACL)
+	require.NoError(t, err)
+	ephemeralEverywhere(t, []*zk.Conn{observer}, "/eph-orphan", true, owner.SessionID())
+	p.Cut()
+	leader.Kill()
+	next, err := e.WaitLeader(settle)
+	require.NoError(t, err)
+	require.NotEqual(t, leader.ID, next.ID)
+	ephemeralEverywhere(t, []*zk.Conn{observer}, "/eph-orphan", false, 0)
+	require.NoError(t, leader.Restart(settle))
 	_, err = e.WaitConverged(settle)
 	require.NoError(t, err)
 }
