@@ -802,7 +802,7 @@ ensemble_report() {
 		### Throughput
 
 		Same client and settings as above, but $ENSEMBLE_CONNS connections spread round robin over the
-		three members (\`warren bench --server a,b,c\`: two per member, the leader's included) × $INFLIGHT in flight;
+		three members (\`warren bench --server a,b,c\`: connection i on member i mod 3, the leader included) × $INFLIGHT in flight;
 		writes from followers go through the leader, reads are served by the member the connection is
 		on. Server CPU is the three processes' together. Median of $ROUNDS runs, alternating between kinds.
 

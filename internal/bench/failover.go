@@ -544,7 +544,9 @@ func Failover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, error) 
 
 // KillPID returns a FailoverConfig Kill that SIGKILLs pid, and a Dead that
 // reports it gone: no longer in /proc, or a zombie its parent has not
-// reaped yet.
+// reaped yet whose other threads have exited too (the main thread of a
+// multi-threaded process turns zombie before the last of its threads has
+// released the process's memory and closed its sockets).
 func KillPID(pid int) (kill func() error, dead func() bool) {
 	kill = func() error {
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -558,7 +560,11 @@ func KillPID(pid int) (kill func() error, dead func() bool) {
 			return true
 		}
 		st, ok := procState(b)
-		return !ok || st == 'Z' || st == 'X'
+		if ok && st != 'Z' && st != 'X' {
+			return false
+		}
+		tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+		return err != nil || len(tasks) <= 1
 	}
 	return kill, dead
 }
