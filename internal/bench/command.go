@@ -210,9 +210,12 @@ func WriteFailoverText(w io.Writer, res *FailoverResult) error {
 		ms(res.SteadyLatency.P50Us), ms(res.SteadyLatency.P99Us), ms(res.SteadyLatency.MaxUs))
 	p.printf("write gap  %.1f ms from the SIGKILL to the first successful write (leader gone after %.3f ms)\n", res.GapMs, res.DeadMs)
 	p.printf("stall      %.1f ms, the longest time between two successful writes\n", res.OutageMs)
-	session := "resumed"
-	if res.NewSession {
+	session := "kept (no reconnect)"
+	switch {
+	case res.NewSession:
 		session = "EXPIRED: a new session was opened"
+	case res.SessionResumed:
+		session = "resumed"
 	}
 	p.printf("client     %d connections lost, %d connect attempts, %d reconnects, %d writes retried; session 0x%x %s; resumed on %s\n",
 		res.ConnectionsLost, res.ConnectAttempts, res.Reconnects, res.RetriedWrites, res.SessionID, session, res.ResumedOn)

@@ -157,9 +157,10 @@ type FailoverResult struct {
 	ConnectionsLost int `json:"connections_lost"`
 	ConnectAttempts int `json:"connect_attempts"`
 	Reconnects      int `json:"reconnects"`
-	// SessionResumed is true when every reconnect resumed the original
-	// session (id + password + last zxid seen); NewSession is true when the
-	// session was refused as expired and a new one opened.
+	// SessionResumed is true when the client reconnected and every
+	// reconnect resumed the original session (id + password + last zxid
+	// seen); NewSession is true when the session was refused as expired and
+	// a new one opened.
 	SessionResumed bool  `json:"session_resumed"`
 	NewSession     bool  `json:"new_session"`
 	SessionID      int64 `json:"session_id"`
@@ -327,7 +328,7 @@ func Failover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, error) 
 		return nil, err
 	}
 	log := cfg.Logger
-	res := &FailoverResult{Label: cfg.Label, Servers: cfg.Servers, SessionResumed: true}
+	res := &FailoverResult{Label: cfg.Label, Servers: cfg.Servers}
 	s := &fsession{cfg: cfg}
 	defer s.close()
 	value := make([]byte, cfg.ValueSize)
@@ -454,7 +455,7 @@ func Failover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, error) 
 			switch {
 			case errors.Is(err, errExpired):
 				event(fmt.Sprintf("%s refused session 0x%x as expired: opening a new session", addr, before))
-				res.SessionResumed, res.NewSession = false, true
+				res.NewSession = true
 				s.sessionID, s.passwd, s.lastZxid = 0, nil, 0
 				continue // a new session on the same server at once
 			case err != nil:
@@ -490,7 +491,7 @@ func Failover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, error) 
 		if code == proto.ErrSessionExpired {
 			event(fmt.Sprintf("%s answered setData with session expired: opening a new session", s.addr))
 			s.close()
-			res.SessionResumed, res.NewSession = false, true
+			res.NewSession = true
 			s.sessionID, s.passwd, s.lastZxid = 0, nil, 0
 			lost, unknown = true, true
 			continue
@@ -528,6 +529,7 @@ func Failover(ctx context.Context, cfg FailoverConfig) (*FailoverResult, error) 
 			res.WritesAfter++
 		}
 	}
+	res.SessionResumed = res.Reconnects > 0 && !res.NewSession
 	res.SteadyLatency = summarize(steady)
 	if res.SteadyWrites == 0 {
 		return nil, fmt.Errorf("bench: failover: no write completed in the %s before the kill", cfg.Steady)
