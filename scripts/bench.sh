@@ -699,7 +699,7 @@ if has_step ensemble; then
 			else
 				mv "$f.tmp" "$f"
 				echo "$leader" >"$RES/failover-$kind-$run.killed"
-				log "failover run $run/$FAILOVER_RUNS of $kind: write gap $(jq .gap_ms "$f") ms, $(jq .reconnects "$f") reconnects, session $(jq -r 'if .new_session then "EXPIRED" else "resumed" end' "$f"), resumed on $(jq -r .resumed_on "$f")"
+				log "failover run $run/$FAILOVER_RUNS of $kind: write gap $(jq .gap_ms "$f") ms, $(jq .reconnects "$f") reconnects, session $(jq -r 'if .new_session then "EXPIRED" elif .session_resumed then "resumed" else "kept, no reconnect" end' "$f"), resumed on $(jq -r .resumed_on "$f")"
 			fi
 			ens_launch "$kind" "$leader"
 			ens_wait "$kind" || fail "$kind" "the ensemble was not whole again after failover run $run (member $leader restarted)"
