@@ -185,14 +185,15 @@ func NewEnsemble(t testing.TB, opts EnsembleOptions) *Ensemble {
 }
 
 // ensemblePorts returns n distinct ports that were free a moment ago, picked
-// at random below the kernel's ephemeral range: the members dial each other
-// from ephemeral ports, which could otherwise take the listening port of a
-// member that is down when it restarts.
+// at random in 10000-19999. A member keeps its ports across restarts, so
+// nothing else may take them while it is down: the range is below the
+// kernel's ephemeral ports (outgoing connections, and FreePort) and below
+// 20000-40000, where scripts/bench.sh and manual oracle runs pick theirs.
 func ensemblePorts(n int) ([]int, error) {
-	lo, hi := 20000, 32000
+	lo, hi := 10000, 20000
 	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
 		if f := strings.Fields(string(data)); len(f) == 2 {
-			if v, err := strconv.Atoi(f[0]); err == nil && v > lo+2000 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > lo+2000 && v < hi {
 				hi = v
 			}
 		}
@@ -371,6 +372,10 @@ func (m *Member) WaitServing(timeout time.Duration) error {
 		p := m.proc
 		m.mu.Unlock()
 		if p == nil || p.exited() {
+			if strings.Contains(m.lastRunLog(), "address already in use") {
+				return fmt.Errorf("member %d: %w (another process took one of its ports while it was down); log:\n%s",
+					m.ID, errPortTaken, m.LogTail(logTailLines))
+			}
 			return fmt.Errorf("member %d is not running; log:\n%s", m.ID, m.LogTail(logTailLines))
 		}
 		if serving(m.Addr) {
@@ -383,12 +388,35 @@ func (m *Member) WaitServing(timeout time.Duration) error {
 	}
 }
 
-// Restart starts the member again and waits until it serves.
+// portRetries is how often Restart tries again, a second apart, when
+// another process holds one of the member's ports.
+const portRetries = 10
+
+// Restart starts the member again and waits until it serves. When another
+// process took one of its ports meanwhile, it retries for a while: the
+// member cannot move, since every other member's zoo.cfg names its ports.
 func (m *Member) Restart(timeout time.Duration) error {
-	if err := m.Start(); err != nil {
-		return err
+	var err error
+	for attempt := 0; attempt < portRetries; attempt++ {
+		if err = m.Start(); err != nil {
+			return err
+		}
+		err = m.WaitServing(timeout)
+		if !errors.Is(err, errPortTaken) {
+			return err
+		}
+		time.Sleep(time.Second)
 	}
-	return m.WaitServing(timeout)
+	return err
+}
+
+// lastRunLog returns what the member's current (or last) run logged.
+func (m *Member) lastRunLog() string {
+	l := m.Log()
+	if i := strings.LastIndex(l, "==== run"); i >= 0 {
+		return l[i:]
+	}
+	return l
 }
 
 // Kill SIGKILLs the member's process group and reaps it (a paused member
