@@ -155,6 +155,9 @@ func (t *Transport) acceptHandshake(nc net.Conn) (*conn, error) {
 	t.mu.RLock()
 	p := t.peers[h.ID]
 	t.mu.RUnlock()
+	if p == nil && t.cfg.AcceptUnknown {
+		p = t.adopt(h.ID)
+	}
 	if p == nil {
 		err := fmt.Errorf("peer: member %d is not in this member's configuration: %w", h.ID, ErrUnknownPeer)
 		return refuse(err.Error(), err)

@@ -128,6 +128,11 @@ type Config struct {
 	Election bool
 	// ConfigVersion is the version of the member list, sent in Hello.
 	ConfigVersion int64
+	// AcceptUnknown accepts connections from members not in Peers (which
+	// have a higher id, since they dial): a server about to be added to
+	// the ensemble by a reconfiguration talks to it before it is listed.
+	// Such a peer is kept until the next SetPeers that does not list it.
+	AcceptUnknown bool
 	// MaxFrame caps the payload of a received frame; 0 means
 	// zab.MaxFrameSize, which is also the ceiling.
 	MaxFrame int
@@ -322,6 +327,22 @@ func (t *Transport) Start() error {
 		t.startDialerLocked(p)
 	}
 	return nil
+}
+
+// adopt registers an unlisted member that dialled in (AcceptUnknown). It
+// is never dialled (a higher id dials), so its address stays empty.
+func (t *Transport) adopt(id int64) *peer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || id == t.cfg.Self {
+		return nil
+	}
+	if p := t.peers[id]; p != nil {
+		return p
+	}
+	p := &peer{id: id, stop: make(chan struct{})}
+	t.peers[id] = p
+	return p
 }
 
 // startDialerLocked starts p's dialer if this member dials it. t.mu held.

@@ -58,6 +58,10 @@ type ensemble struct {
 	// dropped when it serves again).
 	notServingSince int64
 	roSessions      map[int64]bool
+
+	// reconfigZxid is the reconfiguration this leader proposed and has not
+	// applied yet (0: none): one at a time.
+	reconfigZxid int64
 }
 
 type pendingConnect struct {
@@ -82,6 +86,9 @@ type EnsembleOutput struct {
 	Disconnect []int64
 	Errors     []error
 	Role       *zab.Role
+	// Membership is the member list now in force, when a reconfiguration
+	// changed it: the driver updates its transports.
+	Membership *zab.Membership
 }
 
 // Join makes the replica an ensemble member driven by node. Call it after
@@ -99,9 +106,21 @@ func (r *Replica) Join(node *zab.Node, reload Reloader) {
 
 // SetConfig sets /zookeeper/config to the ensemble's membership (the same
 // bytes on every member) and keeps it there across reloads.
+//
+// A state whose /zookeeper/config a reconfiguration set keeps it: that
+// member list, not the static one, is in force.
 func (r *Replica) SetConfig(data []byte) {
 	r.ens.config = append([]byte(nil), data...)
+	if m, ok := ParseMembership(r.configData()); ok && m.Zxid > 0 {
+		r.membershipChanged()
+		return
+	}
 	r.notify(r.tree.SetConfig(data))
+}
+
+func (r *Replica) configData() []byte {
+	data, _, _ := r.tree.Get(znode.ConfigPath)
+	return data
 }
 
 // Node is the member's ZAB node (nil when standalone).
@@ -161,7 +180,9 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 			if err := e.reload(r, rd.ReloadZxid); err != nil {
 				return out, fmt.Errorf("replica: reload to 0x%x: %w", rd.ReloadZxid, err)
 			}
-			if e.config != nil {
+			if m, ok := ParseMembership(r.configData()); ok && m.Zxid > 0 {
+				r.membershipChanged()
+			} else if e.config != nil {
 				r.tree.SetConfig(e.config)
 			}
 			if r.lastApplied != rd.ReloadZxid {
@@ -175,6 +196,10 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 		}
 		if len(rd.Commit) > 0 {
 			r.drainWaiting()
+		}
+		if rd.Membership != nil {
+			m := *rd.Membership
+			out.Membership = &m
 		}
 		if rd.Secret != nil {
 			r.cfg.Secret = append([]byte(nil), rd.Secret...)
@@ -195,7 +220,7 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 			out.Errors = append(out.Errors, e.proposeErr)
 			e.proposeErr = nil
 		}
-		if !rd.Reload && rd.Secret == nil && len(rd.Persist)+len(rd.Send)+len(rd.Commit)+len(rd.Requests)+len(rd.SyncsDone)+
+		if !rd.Reload && rd.Secret == nil && rd.Membership == nil && len(rd.Persist)+len(rd.Send)+len(rd.Commit)+len(rd.Requests)+len(rd.SyncsDone)+
 			len(rd.Snapshots)+len(rd.Disconnect)+len(rd.Errors) == 0 && rd.Role == nil {
 			return out, nil
 		}
@@ -225,6 +250,7 @@ func (r *Replica) closeAll(nowMs int64) {
 	}
 	r.prep.Reset()
 	r.lastProposed = r.lastApplied
+	e.reconfigZxid = 0
 	ids := make([]ConnID, 0, len(r.conns))
 	for id := range r.conns {
 		ids = append(ids, id)
@@ -489,6 +515,17 @@ func (r *Replica) forwarded(q zab.Request, nowMs int64) {
 		r.proposeClose(q.Session, 0, q.Cxid, nowMs)
 		return
 	}
+	if q.Type == proto.OpReconfig {
+		rec := &proto.ReconfigRequest{}
+		if proto.Decode(q.Body, len(q.Body)+1, rec) != nil {
+			fail(proto.ErrMarshallingError)
+			return
+		}
+		if code := r.leaderReconfig(h, rec, q.Auth, 0); code != proto.OK {
+			fail(code)
+		}
+		return
+	}
 	rec, ok := proto.NewRequest(q.Type)
 	if !ok || rec == nil || proto.Decode(q.Body, len(q.Body)+1, rec) != nil {
 		fail(proto.ErrMarshallingError)
@@ -648,4 +685,19 @@ func sortedSessions(m map[int64]bool) []int64 {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// ensembleReconfig handles a client's reconfig: the leader prepares it, a
+// learner forwards it.
+func (r *Replica) ensembleReconfig(cn *conn, hdr proto.RequestHeader, rec proto.Record, nowMs int64) {
+	if !r.ens.leading() {
+		r.forward(cn, hdr, rec)
+		return
+	}
+	h := r.nextHeader(cn.session, hdr.Xid, proto.OpReconfig, nowMs)
+	if code := r.leaderReconfig(h, rec, cn.ids, cn.id); code != proto.OK {
+		r.enqueue(cn, &item{kind: itemError, hdr: hdr, zxid: r.lastProposed, err: code})
+		return
+	}
+	cn.queue = append(cn.queue, &item{kind: itemWrite, hdr: hdr, zxid: h.Zxid})
 }

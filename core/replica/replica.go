@@ -54,7 +54,10 @@ type Config struct {
 	// session and answers their writes with NOTREADONLY.
 	ReadOnlyMode    bool
 	SuperDigest     string // "super:<base64 sha1>"
-	ReconfigEnabled bool
+	ReconfigEnabled     bool
+	// Reconfig computes membership changes for an ensemble member's
+	// reconfig operation (nil: reconfig answers BADARGUMENTS).
+	Reconfig ReconfigFunc
 
 	// SASL enables DIGEST-MD5 authentication (opcode 102); nil answers
 	// every SASL request with an empty token, as ZooKeeper does without a
@@ -390,6 +393,10 @@ func (r *Replica) Request(c ConnID, hdr proto.RequestHeader, rec proto.Record, n
 		}
 		r.enqueue(cn, &item{kind: itemRead, hdr: hdr, req: rec})
 	case proto.OpReconfig:
+		if r.ens != nil {
+			r.ensembleReconfig(cn, hdr, rec, nowMs)
+			return
+		}
 		// As ZooKeeper's PrepRequestProcessor: RECONFIGDISABLED unless
 		// reconfigEnabled; then WRITE on /zookeeper/config (only super
 		// has it); then a standalone server answers UNIMPLEMENTED, since
@@ -698,6 +705,9 @@ func (r *Replica) apply(p *proposal, nowMs int64) {
 	res := r.tree.Apply(h, p.Txn)
 	r.stats.Applied++
 	r.lastApplied = h.Zxid
+	if r.ens != nil && h.Type == proto.OpReconfig {
+		r.membershipChanged()
+	}
 	r.prep.Applied(h.Zxid)
 	switch t := p.Txn.(type) {
 	case *znode.CreateSessionTxn:
@@ -785,6 +795,11 @@ func writeReply(op proto.OpCode, res znode.Result, tree *znode.Tree, txn znode.T
 			}
 		}
 		return proto.OK, &proto.SetDataResponse{Stat: st}
+	case proto.OpReconfig:
+		if s, ok := txn.(*znode.SetDataTxn); ok {
+			return proto.OK, &proto.GetDataResponse{Data: s.Data, Stat: res.Stat}
+		}
+		return proto.OK, nil
 	case proto.OpMulti:
 		resp := &proto.MultiResponse{Results: make([]proto.MultiResult, len(res.Multi))}
 		for i, o := range res.Multi {

@@ -497,7 +497,7 @@ func (s *Server) mntrCmd(r *replica.Replica) any {
 			kvs = append(kvs,
 				kv{"zk_learners", ls.Learners},
 				kv{"zk_synced_followers", ls.SyncedFollowers},
-				kv{"zk_synced_non_voting_followers", 0},
+				kv{"zk_synced_non_voting_followers", ls.SyncedNonVoting},
 				kv{"zk_synced_observers", ls.SyncedObservers},
 				kv{"zk_pending_syncs", ls.PendingSyncs})
 		}

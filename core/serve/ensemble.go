@@ -15,6 +15,7 @@ import (
 
 	"github.com/warrenhq/warren/core/config"
 	"github.com/warrenhq/warren/core/peer"
+	"github.com/warrenhq/warren/core/proto"
 	"github.com/warrenhq/warren/core/replica"
 	"github.com/warrenhq/warren/core/txnlog"
 	"github.com/warrenhq/warren/core/zab"
@@ -119,6 +120,8 @@ func newMember(s *Server, st *storage, rc replica.Config) (*member, error) {
 		SyncLimit: int64(c.SyncLimit),
 		Storage:   NewLogStorage(st.log, s.log),
 		Secret:    st.secret,
+		// A member that missed a reconfiguration adopts it from a peer.
+		ParseMembership: replica.ParseMembership,
 	}, zab.DurableState{
 		AcceptedEpoch: ep.Accepted,
 		CurrentEpoch:  ep.Current,
@@ -133,14 +136,14 @@ func newMember(s *Server, st *storage, rc replica.Config) (*member, error) {
 	s.rep.SetConfig(membership(c))
 	deliver := func(msg zab.Message) { s.inbox.put(event{kind: evZab, msg: msg}) }
 	m.quorum, err = peer.New(peer.Config{
-		Self: c.ServerID, Peers: quorumPeers, Logger: s.log.Named("quorum"),
+		Self: c.ServerID, Peers: quorumPeers, Logger: s.log.Named("quorum"), AcceptUnknown: true,
 		Listen: net.JoinHostPort(listenHost(self.Host), strconv.Itoa(self.QuorumPort)),
 	}, deliver, func(ev peer.Event) { s.inbox.put(event{kind: evPeer, peerEv: ev}) })
 	if err != nil {
 		return nil, fmt.Errorf("quorum port: %w", err)
 	}
 	m.election, err = peer.New(peer.Config{
-		Self: c.ServerID, Peers: electionPeers, Election: true, Logger: s.log.Named("election"),
+		Self: c.ServerID, Peers: electionPeers, Election: true, Logger: s.log.Named("election"), AcceptUnknown: true,
 		Listen: net.JoinHostPort(listenHost(self.Host), strconv.Itoa(self.ElectionPort)),
 	}, deliver, func(ev peer.Event) {
 		if ev.Connected {
@@ -247,6 +250,9 @@ func (m *member) flush(r *replica.Replica) {
 		for _, e := range out.Errors {
 			m.s.log.Warn("ensemble", zap.Error(e))
 		}
+		if out.Membership != nil {
+			m.applyMembership(*out.Membership)
+		}
 		if out.Role != nil {
 			m.role.Store(*out.Role)
 			m.s.log.Info("role", zap.String("state", out.Role.State.String()), zap.Int64("leader", out.Role.Leader),
@@ -344,35 +350,55 @@ func peerState(r zab.Role) string {
 	return strings.ToLower(r.State.String()) + " - synchronization"
 }
 
-// membership renders /zookeeper/config as ZooKeeper does (one
-// server.N=host:quorumPort:electionPort:role[;clientHost:clientPort] line
-// per member, then version=<hex>), except that a wildcard client host is
-// replaced by the member's own host, so clients (Curator's ensemble
-// tracker) get addresses they can connect to. It depends on the server
-// lines only, so every member writes the same bytes.
+// membership renders /zookeeper/config for the static configuration:
+// the member lines, then version=0 (every member writes the same bytes).
 func membership(c *config.Config) []byte {
-	var b strings.Builder
-	for _, sv := range c.Servers {
-		fmt.Fprintf(&b, "server.%d=%s:%d:%d:%s", sv.ID, hostPort(sv.Host), sv.QuorumPort, sv.ElectionPort, sv.Role)
-		if sv.ClientAddr != "" {
-			host, port, err := net.SplitHostPort(sv.ClientAddr)
-			if err == nil {
-				if host == config.WildcardAddress || host == "" || host == "::" {
-					host = sv.Host
-				}
-				b.WriteString(";" + net.JoinHostPort(host, port))
-			}
-		}
-		b.WriteByte('\n')
-	}
-	b.WriteString("version=0")
-	return []byte(b.String())
+	return append(config.RenderMembers(c.Servers), "version=0"...)
 }
 
-// hostPort brackets an IPv6 host for a host:port:port line.
-func hostPort(h string) string {
-	if strings.Contains(h, ":") {
-		return "[" + h + "]"
+// reconfigure is the replica's ReconfigFunc: core/config parses the server
+// specs of a reconfig request.
+func reconfigure(current []byte, req *proto.ReconfigRequest) ([]byte, proto.Code) {
+	lines, err := config.Reconfigure(current, req.JoiningServers, req.LeavingServers, req.NewMembers)
+	if err != nil {
+		return nil, proto.ErrBadArguments
 	}
-	return h
+	return lines, proto.OK
+}
+
+// applyMembership points the transports at the member list a
+// reconfiguration put in force (its /zookeeper/config data holds the
+// addresses).
+func (m *member) applyMembership(ms zab.Membership) {
+	data := ms.Data
+	quorumPeers := map[int64]string{}
+	electionPeers := map[int64]string{}
+	self := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "server.") {
+			continue
+		}
+		sv, err := config.ParseServerLine(line)
+		if err != nil {
+			m.s.log.Error("unreadable member in /zookeeper/config", zap.String("line", line), zap.Error(err))
+			continue
+		}
+		if sv.ID == m.id {
+			self = true
+			continue
+		}
+		quorumPeers[sv.ID] = net.JoinHostPort(peerHost(sv.Host), strconv.Itoa(sv.QuorumPort))
+		electionPeers[sv.ID] = net.JoinHostPort(peerHost(sv.Host), strconv.Itoa(sv.ElectionPort))
+	}
+	if err := m.quorum.SetPeers(quorumPeers, ms.Zxid); err != nil {
+		m.s.log.Error("cannot apply the new member list to the quorum port", zap.Error(err))
+	}
+	if err := m.election.SetPeers(electionPeers, ms.Zxid); err != nil {
+		m.s.log.Error("cannot apply the new member list to the election port", zap.Error(err))
+	}
+	m.s.log.Info("member list changed", zap.String("version", fmt.Sprintf("0x%x", ms.Zxid)),
+		zap.Int64s("voters", ms.Voters), zap.Int64s("observers", ms.Observers))
+	if !self {
+		m.s.log.Warn("this server was removed from the ensemble by a reconfiguration; stop it, or add it back")
+	}
 }

@@ -2,35 +2,65 @@ package serve
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
+	"github.com/warrenhq/warren/core/acl"
 	"github.com/warrenhq/warren/core/config"
 	"github.com/warrenhq/warren/core/proto"
+	"github.com/warrenhq/warren/core/replica"
 	"github.com/warrenhq/warren/core/zkwire"
 )
 
+// freeTCPPort picks a bindable port below Linux's ephemeral range, so that
+// no socket the tests open meanwhile (client port 0, outgoing
+// connections) can take it before the member binds it.
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	for {
+		port := 20000 + int(portSeq.Add(1)%12000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
+	}
 }
+
+// portSeq walks the port range from a per-process start.
+var portSeq = func() *atomic.Int64 {
+	var a atomic.Int64
+	a.Store(int64(os.Getpid()) * 7919)
+	return &a
+}()
 
 // startEnsemble starts n in-process members on loopback (the last
 // `observers` of them observers) and returns them by server id - 1.
 func startEnsemble(t *testing.T, n, observers int, mutate func(c *config.Config)) []*testServer {
 	t.Helper()
+	servers := memberList(t, n, observers)
+	out := make([]*testServer, n)
+	for i := range n {
+		out[i] = startMember(t, servers, int64(i+1), mutate)
+	}
+	return out
+}
+
+// memberList makes the server.N entries of an n-member ensemble on free
+// loopback ports.
+func memberList(t *testing.T, n, observers int) []config.Server {
 	var servers []config.Server
 	for i := 1; i <= n; i++ {
 		role := config.RoleParticipant
@@ -41,19 +71,25 @@ func startEnsemble(t *testing.T, n, observers int, mutate func(c *config.Config)
 			QuorumPort: freeTCPPort(t), ElectionPort: freeTCPPort(t), Role: role,
 			ClientAddr: "127.0.0.1:" + strconv.Itoa(20000+i)})
 	}
-	out := make([]*testServer, n)
-	for i := range n {
-		out[i] = startServerWithLogger(t, zap.NewNop(), func(c *config.Config) {
-			c.Servers = servers
-			c.ServerID = int64(i + 1)
-			c.PeerType = servers[i].Role
-			c.InitLimit, c.SyncLimit = 10, 5
-			if mutate != nil {
-				mutate(c)
+	return servers
+}
+
+// startMember starts member id of the ensemble servers lists.
+func startMember(t *testing.T, servers []config.Server, id int64, mutate func(c *config.Config)) *testServer {
+	t.Helper()
+	return startServerWithLogger(t, zaptest.NewLogger(t).Named(fmt.Sprint(id)), func(c *config.Config) {
+		c.Servers = servers
+		c.ServerID = id
+		for _, s := range servers {
+			if s.ID == id {
+				c.PeerType = s.Role
 			}
-		})
-	}
-	return out
+		}
+		c.InitLimit, c.SyncLimit = 10, 5
+		if mutate != nil {
+			mutate(c)
+		}
+	})
 }
 
 // waitModes polls until every member serves, and returns the srvr modes.
@@ -299,4 +335,88 @@ func TestEnsembleReadOnlyMode(t *testing.T) {
 	assert.Equal(t, "v", string(gr.Data))
 	h, _, _ = rawCall(t, nc, 2, proto.OpCreate, &proto.CreateRequest{Path: "/new", ACL: proto.OpenACLUnsafe})
 	assert.Equal(t, proto.ErrNotReadOnly, h.Err)
+}
+
+func TestEnsembleReconfig(t *testing.T) {
+	const superPw = "sup3r"
+	all := memberList(t, 4, 0)
+	mutate := func(c *config.Config) {
+		c.TickTime = 200
+		c.ReconfigEnabled = true
+		c.SuperDigest = acl.DigestID("super:" + superPw)
+	}
+	ts := make([]*testServer, 4)
+	for i := range 3 {
+		ts[i] = startMember(t, all[:3], int64(i+1), mutate)
+	}
+	// Member 4 runs with a configuration that lists itself: it follows the
+	// leader as a non-voting member until the reconfiguration adds it.
+	ts[3] = startMember(t, all, 4, mutate)
+	waitModes(t, ts)
+	var leader, follower *testServer
+	for _, s := range ts[:3] {
+		if strings.Contains(fourLetter(t, s.addr, "srvr"), "Mode: leader") {
+			leader = s
+		} else {
+			follower = s
+		}
+	}
+	assert.Equal(t, "2", mntrValue(t, leader.addr, "zk_synced_followers"), "the joiner is not a voter yet")
+
+	c, _ := dial(t, follower.addr, 5*time.Second)
+	_, err := c.IncrementalReconfig([]string{"server.4=127.0.0.1:1:2"}, nil, -1)
+	assert.ErrorIs(t, err, zk.ErrNoAuth, "reconfig needs WRITE on /zookeeper/config")
+	require.NoError(t, c.AddAuth("digest", []byte("super:"+superPw)))
+
+	cfg, st, err := c.Get("/zookeeper/config")
+	require.NoError(t, err)
+	m, ok := replica.ParseMembership(cfg)
+	require.True(t, ok)
+	assert.Zero(t, m.Zxid)
+
+	spec4 := fmt.Sprintf("server.4=127.0.0.1:%d:%d;%s", all[3].QuorumPort, all[3].ElectionPort, all[3].ClientAddr)
+	_, err = c.IncrementalReconfig([]string{spec4}, nil, 12345)
+	assert.ErrorIs(t, err, zk.ErrBadVersion, "the config version must match")
+	_, err = c.IncrementalReconfig([]string{"server.5=nonsense"}, nil, -1)
+	assert.ErrorIs(t, err, zk.ErrBadArguments)
+	_, err = c.Reconfig([]string{"server.5=127.0.0.1:1:2", "server.6=127.0.0.1:3:4", "server.7=127.0.0.1:5:6"}, -1)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "unknown error: -13", "NEWCONFIGNOQUORUM: the new voters must hold a quorum of the leader's synced ones (go-zookeeper has no name for it)")
+
+	// Forwarded through a follower: the joiner becomes a voter.
+	st2, err := c.IncrementalReconfig([]string{spec4}, nil, st.Mzxid)
+	require.NoError(t, err)
+	assert.Greater(t, st2.Mzxid, st.Mzxid)
+	require.Eventually(t, func() bool { return mntrValue(t, leader.addr, "zk_synced_followers") == "3" }, 5*time.Second, 20*time.Millisecond)
+	for _, s := range ts {
+		cs, _ := dial(t, s.addr, 5*time.Second)
+		_, err := cs.Sync("/zookeeper/config")
+		require.NoError(t, err)
+		data, _, err := cs.Get("/zookeeper/config")
+		require.NoError(t, err)
+		assert.Contains(t, string(data), spec4[:strings.Index(spec4, ";")]+":participant;"+all[3].ClientAddr)
+		assert.Contains(t, string(data), fmt.Sprintf("version=%x", st2.Mzxid))
+	}
+
+	// Removing the leader: it steps down after the commit, the others
+	// elect among the new voters and go on.
+	leaderID := int64(0)
+	for i, s := range ts {
+		if s == leader {
+			leaderID = int64(i + 1)
+		}
+	}
+	_, err = c.IncrementalReconfig(nil, []string{strconv.FormatInt(leaderID, 10)}, -1)
+	require.NoError(t, err)
+	var rest []*testServer
+	for _, s := range ts {
+		if s != leader {
+			rest = append(rest, s)
+		}
+	}
+	modes := waitModes(t, rest)
+	assert.Equal(t, map[string]int{"leader": 1, "follower": 2}, modes)
+	w, _ := dial(t, rest[0].addr, 5*time.Second)
+	_, err = w.Create("/after", nil, 0, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
 }

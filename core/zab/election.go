@@ -76,6 +76,8 @@ type ElectionConfig struct {
 	MaxNotificationIntervalMs int64
 	// ConfigVersion is stamped on every notification sent.
 	ConfigVersion int64
+	// Config is the member list stamped with it (after a reconfiguration).
+	Config []byte
 }
 
 // Decision is the outcome of an election for this member.
@@ -182,6 +184,21 @@ func NewElection(cfg ElectionConfig) *Election {
 		recv:   map[int64]ballot{},
 		out:    map[int64]ballot{},
 	}
+}
+
+// SetVoters replaces the voter set (a reconfiguration committed), and the
+// config version and data stamped on notifications. It takes effect for
+// the next election; a settled member keeps its state.
+func (e *Election) SetVoters(voters []int64, observer bool, version int64, config []byte) {
+	e.cfg.ConfigVersion, e.cfg.Config = version, slices.Clone(config)
+	v := slices.Clone(voters)
+	slices.Sort(v)
+	v = slices.Compact(v)
+	if observer {
+		v = slices.DeleteFunc(v, func(id int64) bool { return id == e.cfg.Self })
+	}
+	e.cfg.Voters, e.cfg.Observer = v, observer
+	e.voters, e.voter = v, isVoterIn(v, e.cfg.Self)
 }
 
 func isVoterIn(voters []int64, id int64) bool {
@@ -421,9 +438,9 @@ func (e *Election) decide(v Vote) {
 
 func (e *Election) notification() Notification {
 	if e.state != Looking {
-		return Notification{State: e.state, Vote: e.settledVote, ElectionEpoch: e.settledRound, ConfigVersion: e.cfg.ConfigVersion}
+		return Notification{State: e.state, Vote: e.settledVote, ElectionEpoch: e.settledRound, ConfigVersion: e.cfg.ConfigVersion, Config: e.cfg.Config}
 	}
-	return Notification{State: Looking, Vote: e.prop, ElectionEpoch: e.round, ConfigVersion: e.cfg.ConfigVersion}
+	return Notification{State: Looking, Vote: e.prop, ElectionEpoch: e.round, ConfigVersion: e.cfg.ConfigVersion, Config: e.cfg.Config}
 }
 
 func (e *Election) reply(to int64) {

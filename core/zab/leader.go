@@ -69,6 +69,26 @@ type leaderState struct {
 	pingRound int64
 	roundAcks map[int64]int64 // voter -> highest ping round it answered
 	syncs     []pendingSync
+
+	// reconfig is the membership change proposed and not yet committed:
+	// it and every proposal after it need a quorum of the new voters as
+	// well as of the old ones.
+	reconfig *Membership
+	// stepDown is set when a committed reconfiguration removed this leader
+	// from the voters: it leads on until every follower has answered a ping
+	// sent after the COMMIT (so none misses it; at most syncLimit), then
+	// elects among the new voters.
+	stepDown      bool
+	stepDownRound int64
+	stepDownAt    int64
+}
+
+// Membership is an ensemble's member list as ZAB needs it.
+type Membership struct {
+	Zxid      int64 // the reconfiguration's zxid (its config version)
+	Voters    []int64
+	Observers []int64
+	Data      []byte // the member list as /zookeeper/config holds it (addresses included)
 }
 
 // pendingSync is a sync waiting for its commit and its ping round.
@@ -219,7 +239,7 @@ func (n *Node) leaderStep(m Message) {
 
 func (n *Node) leaderFollowerInfo(from int64, fi FollowerInfo) {
 	l := n.lead
-	if fi.Observer == n.isVoter(from) || from == n.cfg.ID {
+	if from == n.cfg.ID || n.isMember(from) && fi.Observer == n.isVoter(from) {
 		n.fail(fmt.Errorf("zab: member %d connected as a %s but the configuration says otherwise", from, map[bool]string{true: "observer", false: "participant"}[fi.Observer]))
 		return
 	}
@@ -583,6 +603,44 @@ func (n *Node) Propose(e Entry) error {
 	return nil
 }
 
+// ProposeReconfig broadcasts a transaction that changes the membership to
+// m (m.Zxid must be e.Zxid): it commits only once a quorum of the old
+// voters and a quorum of m's voters hold it, as does every proposal after
+// it until then; at its commit the leader switches to m. One change at a
+// time: ErrReconfigInProgress while another is outstanding.
+func (n *Node) ProposeReconfig(e Entry, m Membership) error {
+	if l := n.lead; l != nil && l.reconfig != nil {
+		return ErrReconfigInProgress
+	}
+	if m.Zxid != e.Zxid {
+		return fmt.Errorf("zab: reconfiguration for 0x%x carried by proposal 0x%x", m.Zxid, e.Zxid)
+	}
+	if err := n.Propose(e); err != nil {
+		return err
+	}
+	m.Voters, m.Observers = slices.Clone(m.Voters), slices.Clone(m.Observers)
+	slices.Sort(m.Voters)
+	n.lead.reconfig = &m
+	return nil
+}
+
+// SyncedVoters returns the leader's synchronised voters (itself included),
+// sorted: a reconfiguration must keep a quorum of them among its voters.
+func (n *Node) SyncedVoters() []int64 {
+	l := n.lead
+	if l == nil {
+		return nil
+	}
+	out := []int64{n.cfg.ID}
+	for _, id := range sortedIDs(l.learners) {
+		if h := l.learners[id]; !h.observer && h.phase >= hNewLeader {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // flushAppends hands the proposals made since the last Ready to
 // persistence as one group-committed append.
 func (n *Node) flushAppends() {
@@ -618,6 +676,9 @@ func (n *Node) tryCommit() {
 		if !n.quorum(have) {
 			return
 		}
+		if rc := l.reconfig; rc != nil && e.Zxid >= rc.Zxid && !quorumOf(rc.Voters, have) {
+			return
+		}
 		l.outstanding = l.outstanding[1:]
 		for _, id := range sortedIDs(l.learners) {
 			h := l.learners[id]
@@ -630,6 +691,10 @@ func (n *Node) tryCommit() {
 			}
 		}
 		n.commitEntries([]Entry{e})
+		if rc := l.reconfig; rc != nil && e.Zxid == rc.Zxid {
+			l.reconfig = nil
+			n.setMembership(*rc)
+		}
 		n.checkSyncs()
 		l.window = append(l.window, e)
 		if len(l.window) > 2*committedWindow {
@@ -644,6 +709,18 @@ func (n *Node) leaderTick() {
 	l := n.lead
 	initMs := n.cfg.InitLimit * n.cfg.TickMs
 	syncMs := n.cfg.SyncLimit * n.cfg.TickMs
+	if l.stepDown {
+		done := true
+		for _, h := range l.learners {
+			if !h.observer && h.phase >= hNewLeader && l.roundAcks[h.id] < l.stepDownRound {
+				done = false
+			}
+		}
+		if done || n.nowMs-l.stepDownAt > syncMs {
+			n.lookForLeader("removed from the voters by a reconfiguration")
+			return
+		}
+	}
 	if l.phase != leadBroadcast && n.nowMs-l.began > initMs {
 		n.fail(fmt.Errorf("zab: no quorum %s within initLimit; electing again", map[leaderPhase]string{
 			leadDiscovery: "agreed on a new epoch", leadSync: "synchronised"}[l.phase]))

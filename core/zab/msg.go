@@ -117,6 +117,11 @@ type Notification struct {
 	Vote          Vote
 	ElectionEpoch int64 // the sender's logical clock
 	ConfigVersion int64 // version of the sender's member list
+	// Config is the sender's member list (its /zookeeper/config data) when
+	// a reconfiguration made it (ConfigVersion > 0): a member that missed
+	// the reconfiguration adopts it from a settled peer, as ZooKeeper's
+	// election does, or it could not find the new quorum.
+	Config []byte
 }
 
 // FollowerInfo opens a learner's connection to a leader (ZooKeeper's

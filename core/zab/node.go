@@ -54,6 +54,8 @@ type Node struct {
 	lead  *leaderState
 	learn *learnerState
 
+	configData []byte // the member list's /zookeeper/config data (after a reconfiguration)
+
 	// early holds FOLLOWERINFOs that arrived while this member was still
 	// electing (its learners decided first): if it becomes the leader it
 	// handles them at once rather than after the learners' next resend.
@@ -73,6 +75,12 @@ type Config struct {
 	ID        int64
 	Voters    []int64 // participants (sorted), including ID when it is one
 	Observers []int64 // non-voting members
+	// ConfigZxid is the version of this member list: the zxid of the
+	// reconfiguration that made it, 0 for the static configuration.
+	ConfigZxid int64
+	// ParseMembership reads a member list from /zookeeper/config data (a
+	// pure function; nil: members never adopt a peer's newer list).
+	ParseMembership func(data []byte) (Membership, bool)
 	TickMs    int64   // tickTime
 	InitLimit int64   // ticks a learner may take to connect and synchronise
 	SyncLimit int64   // ticks a synchronised learner may go silent
@@ -169,6 +177,9 @@ type Ready struct {
 	// Secret, when set, is the session-password key adopted from the
 	// leader (durable already): the replica uses it from now on.
 	Secret []byte
+	// Membership, when set, is the member list now in force (a
+	// reconfiguration committed): the driver updates its transports.
+	Membership *Membership
 }
 
 // Role is a member's role as the replica needs it.
@@ -243,6 +254,9 @@ var (
 	// ErrEpochExhausted is returned by NextZxid when the epoch's counter is
 	// used up (ZOOKEEPER-1277); the leader steps down to start a new epoch.
 	ErrEpochExhausted = fmt.Errorf("zab: zxid counter exhausted, a new epoch is needed")
+	// ErrReconfigInProgress is returned by ProposeReconfig while another
+	// membership change is not yet committed.
+	ErrReconfigInProgress = fmt.Errorf("zab: a reconfiguration is in progress")
 )
 
 // NewNode returns a member in the LOOKING state; call Start.
@@ -300,7 +314,10 @@ func (n *Node) LastZxid() (durable, committed int64) { return n.lastDurable, n.l
 // (ok is false on a member that is not leading).
 type LeaderStats struct {
 	Learners        int // connected learners, in any phase
-	SyncedFollowers int // followers past NEWLEADER
+	SyncedFollowers int // voting followers past NEWLEADER
+	// SyncedNonVoting counts followers past NEWLEADER that are not voters
+	// (servers about to be added by a reconfiguration).
+	SyncedNonVoting int
 	SyncedObservers int // observers past NEWLEADER
 	PendingSyncs    int // syncs waiting for their commit or ping round
 }
@@ -316,9 +333,12 @@ func (n *Node) LeaderStats() (LeaderStats, bool) {
 		if h.phase < hNewLeader {
 			continue
 		}
-		if h.observer {
+		switch {
+		case h.observer:
 			st.SyncedObservers++
-		} else {
+		case !n.isVoter(h.id):
+			st.SyncedNonVoting++
+		default:
 			st.SyncedFollowers++
 		}
 	}
@@ -340,6 +360,65 @@ func (n *Node) Ready() Ready {
 func (n *Node) isVoter(id int64) bool {
 	_, ok := slices.BinarySearch(n.cfg.Voters, id)
 	return ok
+}
+
+// isMember reports whether id is a voter or an observer of the membership.
+func (n *Node) isMember(id int64) bool {
+	return n.isVoter(id) || slices.Contains(n.cfg.Observers, id)
+}
+
+// quorumOf reports whether the voters in ids form a majority of voters.
+func quorumOf(voters []int64, ids map[int64]bool) bool {
+	c := 0
+	for _, v := range voters {
+		if ids[v] {
+			c++
+		}
+	}
+	return c > len(voters)/2
+}
+
+// Membership returns the member list in force.
+func (n *Node) Membership() Membership {
+	return Membership{Zxid: n.cfg.ConfigZxid, Voters: slices.Clone(n.cfg.Voters), Observers: slices.Clone(n.cfg.Observers),
+		Data: slices.Clone(n.configData)}
+}
+
+// SetMembership switches to m: a learner calls it when it applies a
+// committed reconfiguration, and any member after reloading its state
+// (the membership is part of the replicated state). The leader switches by
+// itself when the reconfiguration commits. A member's own role (voter or
+// observer) does not change this way; a member no longer listed stops
+// counting, and a leader no longer among the voters steps down.
+func (n *Node) SetMembership(m Membership) {
+	if m.Zxid == n.cfg.ConfigZxid && slices.Equal(m.Voters, n.cfg.Voters) && slices.Equal(m.Observers, n.cfg.Observers) {
+		return
+	}
+	n.setMembership(m)
+}
+
+func (n *Node) setMembership(m Membership) {
+	n.cfg.ConfigZxid = m.Zxid
+	n.cfg.Voters = slices.Clone(m.Voters)
+	slices.Sort(n.cfg.Voters)
+	n.cfg.Observers = slices.Clone(m.Observers)
+	slices.Sort(n.cfg.Observers)
+	n.configData = slices.Clone(m.Data)
+	n.election.SetVoters(n.cfg.Voters, !n.isVoter(n.cfg.ID), m.Zxid, m.Data)
+	n.ready.Membership = &Membership{Zxid: m.Zxid, Voters: slices.Clone(n.cfg.Voters), Observers: slices.Clone(n.cfg.Observers),
+		Data: slices.Clone(m.Data)}
+	if l := n.lead; l != nil {
+		for _, id := range sortedIDs(l.learners) {
+			if !n.isMember(id) {
+				n.dropLearner(id, "removed by a reconfiguration")
+			}
+		}
+		if !n.isVoter(n.cfg.ID) && !l.stepDown {
+			l.stepDown, l.stepDownAt = true, n.nowMs
+			n.pingAll() // queued behind the COMMIT: an answer proves it arrived
+			l.stepDownRound = l.pingRound
+		}
+	}
 }
 
 // quorum reports whether the voters in ids form a majority.
@@ -463,6 +542,14 @@ func (n *Node) Tick(nowMs int64) {
 // Step handles a message from another member.
 func (n *Node) Step(m Message) {
 	if nt, ok := m.Body.(Notification); ok {
+		if nt.ConfigVersion > n.cfg.ConfigZxid && nt.State != Looking && n.cfg.ParseMembership != nil {
+			// A settled member runs a newer member list than ours: we
+			// missed a reconfiguration's commit. Adopt it, or we might
+			// never find the quorum it defines.
+			if mb, ok := n.cfg.ParseMembership(nt.Config); ok && mb.Zxid == nt.ConfigVersion {
+				n.setMembership(mb)
+			}
+		}
 		n.election.Step(m.From, nt, n.nowMs)
 		n.drainElection()
 		return

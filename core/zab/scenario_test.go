@@ -384,3 +384,73 @@ func TestTruncReloadsEvenAfterTheSyncIsAbandoned(t *testing.T) {
 	_, c := n.LastZxid()
 	assert.Equal(t, MakeZxid(1, 1), c)
 }
+
+// A reconfiguration commits only with a quorum of the old voters and one
+// of the new (and so does every proposal after it until then); at its
+// commit the leader switches, and a leader removed from the voters leads
+// on until its followers answered a ping sent after the COMMIT, then
+// elects again.
+func TestReconfigNeedsBothQuorumsAndRemovedLeaderStepsDown(t *testing.T) {
+	n := leaderOf(t, DurableState{}, &memStorage{})
+	establish(t, n)
+	// Member 4, not in the configuration, joins as a non-voting follower.
+	r := fromPeer(n, 4, FollowerInfo{AcceptedEpoch: 1, LastZxid: MakeZxid(1, 0)})
+	assert.Contains(t, bodies(r.Send, 4), Body(LeaderInfo{NewEpoch: 1}))
+	r = fromPeer(n, 4, AckEpoch{CurrentEpoch: -1, LastZxid: 0})
+	fromPeer(n, 4, Ack{Zxid: MakeZxid(1, 0)})
+	st, ok := n.LeaderStats()
+	require.True(t, ok)
+	assert.Equal(t, 1, st.SyncedNonVoting)
+
+	// New voters {2,3,4}: the leader (1) is removed.
+	z, err := n.NextZxid()
+	require.NoError(t, err)
+	m := Membership{Zxid: z, Voters: []int64{2, 3, 4}, Data: []byte("cfg")}
+	require.NoError(t, n.ProposeReconfig(Entry{Zxid: z, Txn: []byte("reconfig")}, m))
+	assert.ErrorIs(t, n.ProposeReconfig(Entry{Zxid: z + 1, Txn: []byte("another")}, Membership{Zxid: z + 1, Voters: []int64{1}}),
+		ErrReconfigInProgress)
+	n.Ready()
+	n.Persisted(n.nextPersistID)
+	r = fromPeer(n, 2, Ack{Zxid: z})
+	assert.Empty(t, r.Commit, "{1,2} is a quorum of the old voters but not of the new {2,3,4}")
+	r = fromPeer(n, 4, Ack{Zxid: z})
+	require.Len(t, r.Commit, 1, "{2,4} completes a quorum of the new voters")
+	require.NotNil(t, r.Membership)
+	assert.Equal(t, []int64{2, 3, 4}, r.Membership.Voters)
+	assert.Contains(t, bodies(r.Send, 2), Body(Commit{Zxid: z}))
+	var ping Ping
+	for _, b := range bodies(r.Send, 2) {
+		if p, ok := b.(Ping); ok {
+			ping = p
+		}
+	}
+	require.NotZero(t, ping.Round, "a ping follows the COMMIT")
+
+	// Still leading until the followers answered that ping.
+	n.Tick(10)
+	assert.Equal(t, Leading, n.State())
+	fromPeer(n, 2, Ping{Round: ping.Round})
+	fromPeer(n, 4, Ping{Round: ping.Round})
+	n.Tick(20)
+	assert.Equal(t, Looking, n.State())
+}
+
+// A member that missed a reconfiguration's commit adopts the newer member
+// list from a settled peer's notification.
+func TestMissedReconfigAdoptedFromNotification(t *testing.T) {
+	parse := func(data []byte) (Membership, bool) {
+		if string(data) != "v9:2,3,4" {
+			return Membership{}, false
+		}
+		return Membership{Zxid: 9, Voters: []int64{2, 3, 4}, Data: data}, true
+	}
+	n := NewNode(Config{ID: 2, Voters: []int64{1, 2, 3, 4}, TickMs: 100, ParseMembership: parse, Storage: &memStorage{}}, DurableState{})
+	n.Start(0)
+	n.Ready()
+	n.Step(Message{From: 3, To: 2, Body: Notification{State: Looking, Vote: Vote{Leader: 3}, ConfigVersion: 9, Config: []byte("v9:2,3,4")}})
+	assert.Nil(t, n.Ready().Membership, "a looking peer's list is not adopted")
+	n.Step(Message{From: 4, To: 2, Body: Notification{State: Leading, Vote: Vote{Leader: 4}, ElectionEpoch: 1, ConfigVersion: 9, Config: []byte("v9:2,3,4")}})
+	r := n.Ready()
+	require.NotNil(t, r.Membership)
+	assert.Equal(t, []int64{2, 3, 4}, n.Membership().Voters)
+}

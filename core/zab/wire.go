@@ -328,6 +328,7 @@ func encodeBody(e *jute.Encoder, b Body) bool {
 		e.Long(v.Vote.PeerEpoch)
 		e.Long(v.ElectionEpoch)
 		e.Long(v.ConfigVersion)
+		e.Buffer(v.Config)
 	case FollowerInfo:
 		e.Long(v.AcceptedEpoch)
 		e.Long(v.LastZxid)
@@ -428,6 +429,7 @@ func decodeBody(r *wireReader, k Kind) (Body, bool) {
 		v.Vote.PeerEpoch = r.long()
 		v.ElectionEpoch = r.long()
 		v.ConfigVersion = r.long()
+		v.Config = r.buffer()
 		return v, true
 	case KindFollowerInfo:
 		return FollowerInfo{AcceptedEpoch: r.long(), LastZxid: r.long(), Observer: r.bool(), ConfigVersion: r.long()}, true

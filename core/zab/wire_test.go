@@ -34,6 +34,8 @@ var wireCases = []struct {
 }{
 	{"notification", Message{From: 1, To: 2, Body: Notification{State: Looking,
 		Vote: Vote{Leader: 3, Zxid: MakeZxid(2, 9), PeerEpoch: 2}, ElectionEpoch: 5, ConfigVersion: 0x100000000}}},
+	{"notification-config", Message{From: 3, To: 1, Body: Notification{State: Following, Vote: Vote{Leader: 2, Zxid: 7, PeerEpoch: 1},
+		ElectionEpoch: 4, ConfigVersion: MakeZxid(1, 6), Config: []byte("server.2=a:1:2:participant\nversion=100000006")}}},
 	{"notification-observing", Message{From: -1, To: 0, Body: Notification{State: Observing,
 		Vote: Vote{Leader: -9223372036854775808, Zxid: -1, PeerEpoch: 9223372036854775807}}}},
 	{"followerinfo", Message{From: 2, To: 1, Body: FollowerInfo{AcceptedEpoch: 4, LastZxid: MakeZxid(4, 17), ConfigVersion: 7}}},

@@ -1,0 +1,127 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// ParseServerLine reads one "server.N=spec" line, as zoo.cfg, a reconfig
+// request and /zookeeper/config write them.
+func ParseServerLine(line string) (Server, error) {
+	key, value, ok := strings.Cut(strings.TrimSpace(line), "=")
+	if !ok {
+		return Server{}, fmt.Errorf("%q is not a server.N=... entry", line)
+	}
+	id, err := parseServerID(strings.TrimSpace(key))
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(key), "server.") {
+		return Server{}, fmt.Errorf("%q does not start with server.N", line)
+	}
+	s, err := parseServer(id, strings.TrimSpace(value))
+	if err != nil {
+		return Server{}, fmt.Errorf("%s %w", strings.TrimSpace(key), err)
+	}
+	return s, nil
+}
+
+// RenderMembers writes the member lines of /zookeeper/config as ZooKeeper
+// does (server.N=host:quorumPort:electionPort:role[;clientHost:clientPort],
+// one per line, by id; no version line), except that a wildcard client host
+// becomes the member's host, so that clients can use the address.
+func RenderMembers(servers []Server) []byte {
+	sorted := append([]Server(nil), servers...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	var b strings.Builder
+	for _, sv := range sorted {
+		fmt.Fprintf(&b, "server.%d=%s:%d:%d:%s", sv.ID, bracketHost(sv.Host), sv.QuorumPort, sv.ElectionPort, sv.Role)
+		if host, port, err := net.SplitHostPort(sv.ClientAddr); err == nil {
+			if host == WildcardAddress || host == "" || host == "::" {
+				host = sv.Host
+			}
+			b.WriteString(";" + net.JoinHostPort(host, port))
+		}
+		b.WriteByte('\n')
+	}
+	return []byte(b.String())
+}
+
+func bracketHost(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}
+
+// Reconfigure computes the member lines after a reconfig request, as
+// ZooKeeper's leader does: current is /zookeeper/config's data; either
+// newMembers (comma-separated server.N=... entries) replaces the list, or
+// leaving (comma-separated ids) are removed and joining (comma-separated
+// entries) added or replaced. The result must keep a participant.
+func Reconfigure(current []byte, joining, leaving, newMembers string) ([]byte, error) {
+	members := map[int64]Server{}
+	if strings.TrimSpace(newMembers) != "" {
+		for _, e := range splitList(newMembers) {
+			s, err := ParseServerLine(e)
+			if err != nil {
+				return nil, err
+			}
+			members[s.ID] = s
+		}
+	} else {
+		for _, line := range strings.Split(string(current), "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(line), "server.") {
+				continue
+			}
+			s, err := ParseServerLine(line)
+			if err != nil {
+				return nil, fmt.Errorf("current configuration: %w", err)
+			}
+			members[s.ID] = s
+		}
+		for _, e := range splitList(leaving) {
+			id, err := strconv.ParseInt(e, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("leaving server %q is not a server id", e)
+			}
+			if _, ok := members[id]; !ok {
+				return nil, fmt.Errorf("leaving server %d is not a member", id)
+			}
+			delete(members, id)
+		}
+		for _, e := range splitList(joining) {
+			s, err := ParseServerLine(e)
+			if err != nil {
+				return nil, err
+			}
+			members[s.ID] = s
+		}
+	}
+	var out []Server
+	participants := 0
+	for _, s := range members {
+		if len(s.Alternates) > 0 {
+			return nil, fmt.Errorf("server.%d lists several addresses; Warren takes one per member", s.ID)
+		}
+		if s.Role == RoleParticipant {
+			participants++
+		}
+		out = append(out, s)
+	}
+	if participants == 0 {
+		return nil, fmt.Errorf("the new configuration has no participant")
+	}
+	return RenderMembers(out), nil
+}
+
+// splitList splits a comma-separated list, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
