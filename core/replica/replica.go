@@ -54,7 +54,7 @@ type Config struct {
 	// session and answers their writes with NOTREADONLY.
 	ReadOnlyMode    bool
 	SuperDigest     string // "super:<base64 sha1>"
-	ReconfigEnabled     bool
+	ReconfigEnabled bool
 	// Reconfig computes membership changes for an ensemble member's
 	// reconfig operation (nil: reconfig answers BADARGUMENTS).
 	Reconfig ReconfigFunc

@@ -81,9 +81,9 @@ type Config struct {
 	// ParseMembership reads a member list from /zookeeper/config data (a
 	// pure function; nil: members never adopt a peer's newer list).
 	ParseMembership func(data []byte) (Membership, bool)
-	TickMs    int64   // tickTime
-	InitLimit int64   // ticks a learner may take to connect and synchronise
-	SyncLimit int64   // ticks a synchronised learner may go silent
+	TickMs          int64 // tickTime
+	InitLimit       int64 // ticks a learner may take to connect and synchronise
+	SyncLimit       int64 // ticks a synchronised learner may go silent
 	// DiffLimit is the most transactions a leader sends as a DIFF from its
 	// log before it prefers a snapshot (default 100000).
 	DiffLimit int
