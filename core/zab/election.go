@@ -277,9 +277,15 @@ func (e *Election) Step(from int64, n Notification, nowMs int64) {
 	}
 	if e.finalizing {
 		if !e.better(n.Vote, e.prop) {
-			// Nothing better: the quiet wait starts over, and the
-			// notification is spent (as ZooKeeper's finalize loop does).
-			e.finalStart = nowMs
+			// Nothing better: the notification is spent (as ZooKeeper's
+			// finalize loop does), and the quiet wait starts over if it
+			// told us something new. A repeat of what the sender already
+			// said (its resend, or its answer to our own resend) does not
+			// restart it: under load such repeats kept elections waiting
+			// whole extra finalizeWait periods.
+			if old, seen := e.recv[from]; !seen || old.vote != n.Vote || old.round != n.ElectionEpoch || old.state != n.State {
+				e.finalStart = nowMs
+			}
 			return
 		}
 		e.finalizing = false
