@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warrenhq/warren/core/config"
 	"github.com/warrenhq/warren/core/replica"
+	"github.com/warrenhq/warren/core/znode"
 )
 
 // BuildVersion is Warren's version, set by the binary at start.
@@ -395,11 +397,29 @@ func (l kvList) MarshalJSON() ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-func (s *Server) confCmd(*replica.Replica) any {
+func (s *Server) confCmd(r *replica.Replica) any {
 	var out kvList
 	for _, line := range s.cfg.ConfLines() {
 		k, v, _ := strings.Cut(line, "=")
 		out = append(out, kv{k, v})
+	}
+	if s.ens != nil {
+		// What ZooKeeper's quorum servers add: limits, ports, role and
+		// the member list in force.
+		self, _ := s.cfg.Self()
+		peerType := 0
+		if self.Role == config.RoleObserver {
+			peerType = 1
+		}
+		data, _, _ := r.Tree().Get(znode.ConfigPath)
+		out = append(out,
+			kv{"initLimit", s.cfg.InitLimit},
+			kv{"syncLimit", s.cfg.SyncLimit},
+			kv{"electionAlg", 3},
+			kv{"electionPort", self.ElectionPort},
+			kv{"quorumPort", self.QuorumPort},
+			kv{"peerType", peerType},
+			kv{"membership", string(data)})
 	}
 	return out
 }
@@ -407,6 +427,10 @@ func (s *Server) confCmd(*replica.Replica) any {
 func textConf(x any) string {
 	var b strings.Builder
 	for _, e := range x.(kvList) {
+		if e.K == "membership" {
+			fmt.Fprintf(&b, "membership: \n%v\n", e.V)
+			continue
+		}
 		fmt.Fprintf(&b, "%s=%v\n", e.K, e.V)
 	}
 	return b.String()

@@ -155,6 +155,10 @@ func TestEnsembleServesThroughEveryMember(t *testing.T) {
 	assert.Equal(t, "2", mntrValue(t, leader.addr, "zk_synced_followers"))
 	assert.Equal(t, "1", mntrValue(t, leader.addr, "zk_synced_observers"))
 	assert.Equal(t, "leading - broadcast", mntrValue(t, leader.addr, "zk_peer_state"))
+	conf := fourLetter(t, leader.addr, "conf")
+	assert.Contains(t, conf, "initLimit=10\nsyncLimit=5\nelectionAlg=3\n")
+	assert.Contains(t, conf, "membership: \nserver.1=127.0.0.1:")
+	assert.Contains(t, fourLetter(t, others[2].addr, "conf"), "peerType=1\n", "member 4 is the observer")
 
 	// Writes through a follower and the observer; reads everywhere after sync.
 	a, _ := dial(t, others[0].addr, 5*time.Second)
