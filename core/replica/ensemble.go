@@ -201,6 +201,9 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 			m := *rd.Membership
 			out.Membership = &m
 		}
+		if rd.LeaderConfig != nil {
+			r.leaderConfig(rd.LeaderConfig)
+		}
 		if rd.Secret != nil {
 			r.cfg.Secret = append([]byte(nil), rd.Secret...)
 			r.sessions.SetSecret(rd.Secret)
@@ -220,7 +223,7 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 			out.Errors = append(out.Errors, e.proposeErr)
 			e.proposeErr = nil
 		}
-		if !rd.Reload && rd.Secret == nil && rd.Membership == nil && len(rd.Persist)+len(rd.Send)+len(rd.Commit)+len(rd.Requests)+len(rd.SyncsDone)+
+		if !rd.Reload && rd.Secret == nil && rd.Membership == nil && rd.LeaderConfig == nil && len(rd.Persist)+len(rd.Send)+len(rd.Commit)+len(rd.Requests)+len(rd.SyncsDone)+
 			len(rd.Snapshots)+len(rd.Disconnect)+len(rd.Errors) == 0 && rd.Role == nil {
 			return out, nil
 		}
@@ -700,4 +703,21 @@ func (r *Replica) ensembleReconfig(cn *conn, hdr proto.RequestHeader, rec proto.
 		return
 	}
 	cn.queue = append(cn.queue, &item{kind: itemWrite, hdr: hdr, zxid: h.Zxid})
+}
+
+// leaderConfig shows the leader's static member list in /zookeeper/config,
+// as long as no reconfiguration set it: the members' states are then
+// equal even where a server's own list differs (one about to be added).
+func (r *Replica) leaderConfig(data []byte) {
+	lm, ok := ParseMembership(data)
+	if !ok || lm.Zxid != 0 {
+		return
+	}
+	if cur, ok := ParseMembership(r.configData()); ok && cur.Zxid != 0 {
+		return
+	}
+	r.ens.config = append([]byte(nil), data...)
+	if string(r.configData()) != string(data) {
+		r.notify(r.tree.SetConfig(data))
+	}
 }

@@ -112,14 +112,15 @@ func newMember(s *Server, st *storage, rc replica.Config) (*member, error) {
 	m.disk = &zabDisk{st: st, epochs: epochs, replicaConfig: rc, zl: s.log,
 		secretPath: filepath.Join(c.DataDir, secretFileName)}
 	m.node = zab.NewNode(zab.Config{
-		ID:        c.ServerID,
-		Voters:    voters,
-		Observers: observers,
-		TickMs:    int64(c.TickTime),
-		InitLimit: int64(c.InitLimit),
-		SyncLimit: int64(c.SyncLimit),
-		Storage:   NewLogStorage(st.log, s.log),
-		Secret:    st.secret,
+		ID:         c.ServerID,
+		Voters:     voters,
+		Observers:  observers,
+		TickMs:     int64(c.TickTime),
+		InitLimit:  int64(c.InitLimit),
+		SyncLimit:  int64(c.SyncLimit),
+		Storage:    NewLogStorage(st.log, s.log),
+		Secret:     st.secret,
+		ConfigData: membership(c),
 		// A member that missed a reconfiguration adopts it from a peer.
 		ParseMembership: replica.ParseMembership,
 	}, zab.DurableState{

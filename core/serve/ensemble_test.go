@@ -218,7 +218,13 @@ func TestEnsembleServesThroughEveryMember(t *testing.T) {
 		}, 5*time.Second, 20*time.Millisecond)
 	}
 
-	// Every member holds the same state.
+	requireSameState(t, ts)
+}
+
+// requireSameState waits until every member reports the same hash (zxid
+// and digest), the joiner's /zookeeper/config included.
+func requireSameState(t *testing.T, ts []*testServer) {
+	t.Helper()
 	require.Eventually(t, func() bool {
 		var hashes []string
 		for _, s := range ts {
@@ -366,6 +372,8 @@ func TestEnsembleReconfig(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "2", mntrValue(t, leader.addr, "zk_synced_followers"), "the joiner is not a voter yet")
+	assert.Equal(t, "1", mntrValue(t, leader.addr, "zk_synced_non_voting_followers"))
+	requireSameState(t, ts)
 
 	c, _ := dial(t, follower.addr, 5*time.Second)
 	_, err := c.IncrementalReconfig([]string{"server.4=127.0.0.1:1:2"}, nil, -1)

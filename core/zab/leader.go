@@ -500,7 +500,7 @@ func (n *Node) queueTail(h *handle) {
 			n.queue(h, Proposal{Zxid: e.Zxid, Txn: e.Txn})
 		}
 	}
-	n.queue(h, NewLeader{Zxid: MakeZxid(l.epoch, 0), Secret: n.cfg.Secret})
+	n.queue(h, NewLeader{Zxid: MakeZxid(l.epoch, 0), Config: n.configData, Secret: n.cfg.Secret})
 }
 
 // queue sends b to h now, or after its snapshot.

@@ -257,6 +257,9 @@ func (n *Node) learnerNewLeader(nl NewLeader) {
 		return
 	}
 	ls.phase = lNewLeader
+	if len(nl.Config) > 0 {
+		n.ready.LeaderConfig = slices.Clone(nl.Config)
+	}
 	base := n.lastDurable
 	switch {
 	case ls.snap:

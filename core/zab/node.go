@@ -78,6 +78,11 @@ type Config struct {
 	// ConfigZxid is the version of this member list: the zxid of the
 	// reconfiguration that made it, 0 for the static configuration.
 	ConfigZxid int64
+	// ConfigData is the member list as /zookeeper/config renders it; a
+	// leader sends it with NEWLEADER, and its learners show it (so that a
+	// server about to be added, whose own list names itself, holds the
+	// same state as the others).
+	ConfigData []byte
 	// ParseMembership reads a member list from /zookeeper/config data (a
 	// pure function; nil: members never adopt a peer's newer list).
 	ParseMembership func(data []byte) (Membership, bool)
@@ -180,6 +185,9 @@ type Ready struct {
 	// Membership, when set, is the member list now in force (a
 	// reconfiguration committed): the driver updates its transports.
 	Membership *Membership
+	// LeaderConfig, when set, is the leader's /zookeeper/config data, sent
+	// with NEWLEADER: the replica shows it.
+	LeaderConfig []byte
 }
 
 // Role is a member's role as the replica needs it.
@@ -282,6 +290,7 @@ func NewNode(cfg Config, st DurableState) *Node {
 		lastLogged:    st.LastZxid,
 		lastDurable:   st.LastZxid,
 		lastCommitted: st.Applied,
+		configData:    slices.Clone(cfg.ConfigData),
 	}
 	ec := cfg.Election
 	ec.Self = cfg.ID
