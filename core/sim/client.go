@@ -11,9 +11,9 @@ import (
 )
 
 // client is one simulated ZooKeeper client: a session that connects to a
-// random member, issues one request at a time on the fixed keys, and moves
-// to another member (resuming its session) when its connection closes or
-// a request takes too long.
+// random member, issues requests on the fixed keys (one at a time, or a
+// few pipelined), and moves to another member, resuming its session, when
+// its connection closes or a request takes too long.
 type client struct {
 	w      *World
 	id     int
@@ -26,11 +26,13 @@ type client struct {
 	passwd   []byte
 	lastZxid int64 // highest zxid seen in a reply (the session's view)
 	xid      int32
-	sentAt   int64
 	lastSent int64 // when the client last sent anything
+	lastAt   int64 // when its last request reaches the member (FIFO)
 	wait     int64 // no new action before this time
 
-	op      *clientOp
+	// ops are the operations in flight, in request order: replies must
+	// come in that order.
+	ops     []*clientOp
 	version map[string]int32 // last version seen per key, for conditional writes
 
 	final     bool
@@ -46,14 +48,14 @@ const (
 )
 
 type clientOp struct {
-	in       Input
-	call     int64
-	xid      int32
-	syncing  bool // a sync+get waiting for its sync
-	plain    bool // a plain read: checked for session order only
-	history  bool // recorded in the linearizability history
-	opcode   proto.OpCode
-	finalKey bool
+	in      Input
+	call    int64
+	sentAt  int64
+	xid     int32 // the request answering the operation
+	syncXid int32 // a sync+get: the sync's xid (0 once answered)
+	syncErr bool  // ... and it failed
+	plain   bool  // a plain read: checked for session order only
+	final   bool
 }
 
 const (
@@ -69,7 +71,7 @@ func (c *client) tracef(format string, args ...any) {
 	c.w.tracef("client %d: "+format, append([]any{c.id}, args...)...)
 }
 
-// act moves the client on: connect, time out, or issue the next request.
+// act moves the client on: connect, time out, ping, or issue requests.
 func (c *client) act() {
 	w := c.w
 	switch c.state {
@@ -79,26 +81,22 @@ func (c *client) act() {
 		}
 		c.connect()
 	case csConnecting:
-		if w.now-c.sentAt > connectTimeoutMs {
+		if w.now-c.lastSent > connectTimeoutMs {
 			c.tracef("handshake with %d timed out", c.member)
 			c.abandon()
 		}
 	case csConnected:
-		if c.op == nil && w.now-c.lastSent > 20*w.cfg.TickMs/3 {
-			// Keep the session alive, as clients ping after a third of
-			// the session timeout without traffic.
-			c.lastSent = w.now
-			w.push(envelope{at: w.now + w.rng.between(1, 3), kind: envClientRequest, to: c.member, toInc: c.inc, conn: c.conn,
-				hdr: proto.RequestHeader{Xid: proto.XidPing, Type: proto.OpPing}})
-		}
-		if c.op != nil {
-			if w.now-c.sentAt > requestTimeoutMs {
-				c.tracef("request to %d timed out", c.member)
-				c.abandon()
-			}
+		if len(c.ops) > 0 && w.now-c.ops[0].sentAt > requestTimeoutMs {
+			c.tracef("request to %d timed out", c.member)
+			c.abandon()
 			return
 		}
-		if w.now < c.wait {
+		if w.now-c.lastSent > 20*w.cfg.TickMs/3 {
+			// Keep the session alive, as clients ping after a third of
+			// the session timeout without traffic.
+			c.send(proto.OpPing, proto.XidPing, nil)
+		}
+		if len(c.ops) > 0 || w.now < c.wait {
 			return
 		}
 		if c.final {
@@ -110,7 +108,14 @@ func (c *client) act() {
 		if w.quiet {
 			return
 		}
-		c.next()
+		n := 1
+		if w.cfg.Pipeline > 1 {
+			n = 1 + w.rng.intn(w.cfg.Pipeline)
+		}
+		for range n {
+			c.next()
+		}
+		c.wait = w.now + w.rng.between(0, 30)
 	}
 }
 
@@ -122,42 +127,41 @@ func (c *client) connect() {
 	w.nextConn++
 	c.conn = w.nextConn
 	w.connOwner[c.conn] = c
-	c.state = csConnecting
-	c.sentAt = w.now
+	c.lastSent = w.now
 	if !m.up {
 		c.tracef("connection to %d refused", m.id)
-		c.state = csIdle
 		c.wait = w.now + w.rng.between(10, 100)
 		return
 	}
+	c.state = csConnecting
 	c.inc = m.inc
 	req := &proto.ConnectRequest{LastZxidSeen: c.lastZxid, TimeOut: int32(20 * w.cfg.TickMs), SessionID: c.session, Passwd: c.passwd}
 	c.tracef("connects to %d (conn %d, session 0x%x, lastZxid 0x%x)", m.id, c.conn, c.session, c.lastZxid)
-	w.push(envelope{at: w.now + w.rng.between(1, 3), kind: envClientConnect, to: m.id, toInc: m.inc, conn: c.conn, creq: req})
+	c.lastAt = w.now + w.rng.between(1, 3)
+	w.push(envelope{at: c.lastAt, kind: envClientConnect, to: m.id, toInc: m.inc, conn: c.conn, creq: req})
 }
 
 // abandon closes the connection from the client's side.
 func (c *client) abandon() {
 	w := c.w
 	if m := w.member(c.member); m.up && m.inc == c.inc {
-		w.push(envelope{at: w.now + 1, kind: envClientClose, to: m.id, toInc: m.inc, conn: c.conn})
+		w.push(envelope{at: max(c.lastAt, w.now+1), kind: envClientClose, to: m.id, toInc: m.inc, conn: c.conn})
 	}
 	c.closed("abandoned")
 }
 
-// closed handles the end of the connection: an operation in flight has an
-// unknown outcome.
+// closed handles the end of the connection: the writes in flight have
+// unknown outcomes; the reads tell nothing.
 func (c *client) closed(why string) {
 	w := c.w
-	if c.op != nil {
-		op := c.op
-		c.op = nil
-		if op.history && !op.syncing && op.in.Kind != OpRead {
+	for _, op := range c.ops {
+		if op.in.Kind != OpRead {
 			w.count("unknown outcomes", 1)
 			w.history = append(w.history, porcupine.Operation{ClientId: c.id, Input: op.in, Call: op.call,
 				Output: Output{Unknown: true}, Return: math.MaxInt64})
 		}
 	}
+	c.ops = nil
 	c.tracef("connection %d to %d closed (%s)", c.conn, c.member, why)
 	delete(w.connOwner, c.conn)
 	c.state = csIdle
@@ -186,39 +190,43 @@ func (c *client) next() {
 	default:
 		c.start(Input{Kind: OpRead, Key: key}, false, false)
 	}
-	c.wait = w.now + w.rng.between(0, 30)
 }
 
-// start invokes an operation.
+// start invokes an operation (a sync+get sends both requests at once: the
+// member answers the get only after the sync).
 func (c *client) start(in Input, plain, final bool) {
 	w := c.w
 	w.clock++
-	op := &clientOp{in: in, call: w.clock, plain: plain, history: !plain, finalKey: final}
-	c.op = op
+	op := &clientOp{in: in, call: w.clock, plain: plain, final: final, sentAt: w.now}
+	c.ops = append(c.ops, op)
 	switch in.Kind {
 	case OpCreate:
-		c.send(proto.OpCreate, &proto.CreateRequest{Path: in.Key, Data: []byte(in.Data), ACL: proto.OpenACLUnsafe})
+		op.xid = c.send(proto.OpCreate, 0, &proto.CreateRequest{Path: in.Key, Data: []byte(in.Data), ACL: proto.OpenACLUnsafe})
 	case OpSet:
-		c.send(proto.OpSetData, &proto.SetDataRequest{Path: in.Key, Data: []byte(in.Data), Version: in.Version})
+		op.xid = c.send(proto.OpSetData, 0, &proto.SetDataRequest{Path: in.Key, Data: []byte(in.Data), Version: in.Version})
 	case OpDelete:
-		c.send(proto.OpDelete, &proto.DeleteRequest{Path: in.Key, Version: in.Version})
+		op.xid = c.send(proto.OpDelete, 0, &proto.DeleteRequest{Path: in.Key, Version: in.Version})
 	case OpRead:
-		if plain {
-			c.send(proto.OpGetData, &proto.GetDataRequest{Path: in.Key})
-		} else {
-			op.syncing = true
-			c.send(proto.OpSync, &proto.SyncRequest{Path: in.Key})
+		if !plain {
+			op.syncXid = c.send(proto.OpSync, 0, &proto.SyncRequest{Path: in.Key})
 		}
+		op.xid = c.send(proto.OpGetData, 0, &proto.GetDataRequest{Path: in.Key})
 	}
 }
 
-func (c *client) send(code proto.OpCode, rec proto.Record) {
+// send sends one request (xid 0: the next one) and returns its xid.
+func (c *client) send(code proto.OpCode, xid int32, rec proto.Record) int32 {
 	w := c.w
-	c.xid++
-	c.op.xid, c.op.opcode = c.xid, code
-	c.sentAt, c.lastSent = w.now, w.now
-	w.push(envelope{at: w.now + w.rng.between(1, 3), kind: envClientRequest, to: c.member, toInc: c.inc, conn: c.conn,
-		hdr: proto.RequestHeader{Xid: c.xid, Type: code}, rec: rec})
+	if xid == 0 {
+		c.xid++
+		xid = c.xid
+	}
+	c.lastSent = w.now
+	// One TCP connection: requests arrive in the order sent.
+	c.lastAt = max(c.lastAt, w.now+w.rng.between(1, 3))
+	w.push(envelope{at: c.lastAt, kind: envClientRequest, to: c.member, toInc: c.inc, conn: c.conn,
+		hdr: proto.RequestHeader{Xid: xid, Type: code}, rec: rec})
+	return xid
 }
 
 // dispatchClientEvents hands the members' output to the clients.
@@ -269,32 +277,30 @@ func (c *client) reply(hdr proto.ReplyHeader, body proto.Record) {
 	if hdr.Xid == proto.XidNotification {
 		return
 	}
-	if hdr.Xid == proto.XidPing {
-		if hdr.Zxid < c.lastZxid {
-			w.failf("client %d (session 0x%x): a ping reply from %d at zxid 0x%x after the session saw 0x%x", c.id, c.session, c.member, hdr.Zxid, c.lastZxid)
-		}
-		c.lastZxid = hdr.Zxid
-		return
-	}
-	if c.op == nil || hdr.Xid != c.op.xid {
-		w.failf("client %d: reply xid %d, expected %v", c.id, hdr.Xid, c.op)
-	}
 	if hdr.Zxid < c.lastZxid {
-		w.failf("client %d (session 0x%x): a reply from %d at zxid 0x%x after the session saw 0x%x", c.id, c.session, c.member, hdr.Zxid, c.lastZxid)
+		w.failf("client %d (session 0x%x): a reply (xid %d) from %d at zxid 0x%x after the session saw 0x%x",
+			c.id, c.session, hdr.Xid, c.member, hdr.Zxid, c.lastZxid)
 	}
 	c.lastZxid = hdr.Zxid
-	op := c.op
-	if op.syncing {
-		if hdr.Err != proto.OK {
-			c.tracef("sync failed: %v", hdr.Err)
-			c.op = nil
-			return
-		}
-		op.syncing = false
-		c.send(proto.OpGetData, &proto.GetDataRequest{Path: op.in.Key})
+	if hdr.Xid == proto.XidPing {
 		return
 	}
-	c.op = nil
+	if len(c.ops) == 0 {
+		w.failf("client %d: a reply (xid %d) to no request", c.id, hdr.Xid)
+	}
+	op := c.ops[0]
+	if op.syncXid != 0 {
+		if hdr.Xid != op.syncXid {
+			w.failf("client %d: reply xid %d, expected the sync's %d: replies out of request order", c.id, hdr.Xid, op.syncXid)
+		}
+		op.syncXid = 0
+		op.syncErr = hdr.Err != proto.OK
+		return
+	}
+	if hdr.Xid != op.xid {
+		w.failf("client %d: reply xid %d, expected %d: replies out of request order", c.id, hdr.Xid, op.xid)
+	}
+	c.ops = c.ops[1:]
 	w.clock++
 	out := Output{}
 	switch hdr.Err {
@@ -310,8 +316,8 @@ func (c *client) reply(hdr proto.ReplyHeader, body proto.Record) {
 		out.Unknown = true
 	}
 	if op.in.Kind == OpRead {
-		if out.Unknown {
-			return // a failed read tells nothing
+		if out.Unknown || op.syncErr {
+			return // a failed read (or one after a failed sync) tells nothing
 		}
 		if r, ok := body.(*proto.GetDataResponse); ok && hdr.Err == proto.OK {
 			out.Data, out.Version = string(r.Data), r.Stat.Version
@@ -322,7 +328,7 @@ func (c *client) reply(hdr proto.ReplyHeader, body proto.Record) {
 			return
 		}
 		w.count("client reads checked", 1)
-		if op.finalKey && len(c.finalKeys) > 0 {
+		if op.final && len(c.finalKeys) > 0 {
 			c.finalKeys = c.finalKeys[1:]
 		}
 	} else if !out.Unknown {
@@ -343,6 +349,6 @@ func (c *client) reply(hdr proto.ReplyHeader, body proto.Record) {
 		w.count("unknown outcomes", 1)
 		ret = math.MaxInt64
 	}
-	c.tracef("%s -> %+v", op.in.Kind, out)
+	c.tracef("%s(%s %q v%d) -> %+v", op.in.Kind, op.in.Key, op.in.Data, op.in.Version, out)
 	w.history = append(w.history, porcupine.Operation{ClientId: c.id, Input: op.in, Call: op.call, Output: out, Return: ret})
 }

@@ -207,6 +207,19 @@ func (m *member) persist(req zab.PersistRequest) {
 		}
 	case zab.PersistTruncate:
 		m.w.count("truncations", 1)
+		if req.Zxid < d.base {
+			// The log was reset at an installed snapshot beyond the cut:
+			// only an older snapshot exactly at the cut could serve, and
+			// the reload (or the next start) fails otherwise.
+			k := len(d.snaps) - 1
+			for k >= 0 && d.snaps[k].zxid > req.Zxid {
+				k--
+			}
+			if k < 0 || d.snaps[k].zxid != req.Zxid {
+				m.w.failf("member %d: TRUNC to 0x%x below its log's start 0x%x (an installed snapshot): nothing on disk "+
+					"rebuilds the state at 0x%x, so serve's reload fails and the member cannot start again", m.id, req.Zxid, d.base, req.Zxid)
+			}
+		}
 		d.truncate(req.Zxid)
 	case zab.PersistSnapshot:
 		if err := d.install(req.Zxid, req.Data, m.replicaConfig(), m.clock()); err != nil {
@@ -245,6 +258,9 @@ func (m *member) issue(req zab.PersistRequest) {
 	w := m.w
 	switch req.Kind {
 	case zab.PersistAppend:
+		if w.cfg.TrimDuplicateAppends {
+			req = m.trimDuplicates(req)
+		}
 		for _, e := range req.Entries {
 			h := w.proposed(m, e)
 			if n := len(m.known); n > 0 && m.known[n-1].zxid >= e.Zxid {
@@ -269,6 +285,30 @@ func (m *member) issue(req zab.PersistRequest) {
 		due = m.pending[n-1].due
 	}
 	m.pending = append(m.pending, pendingReq{req: req, due: due})
+}
+
+// trimDuplicates drops from an append the entries this member already
+// asked to log with the same payload (a known core/zab bug resends them;
+// see TrimDuplicateAppends).
+func (m *member) trimDuplicates(req zab.PersistRequest) zab.PersistRequest {
+	n := len(m.known)
+	if n == 0 {
+		return req
+	}
+	k := 0
+	for k < len(req.Entries) && req.Entries[k].Zxid <= m.known[n-1].zxid {
+		e := req.Entries[k]
+		i, ok := slices.BinarySearchFunc(m.known, e.Zxid, func(k knownEntry, z int64) int { return cmp64(k.zxid, z) })
+		if !ok || m.known[i].hash != payloadHash(e.Txn) {
+			break // not a duplicate: the check in issue reports it
+		}
+		k++
+	}
+	if k > 0 {
+		m.w.count("duplicate appends trimmed", int64(k))
+		req.Entries = req.Entries[k:]
+	}
+	return req
 }
 
 // flush lets the replica act on the node's decisions and carries out the

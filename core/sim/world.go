@@ -43,6 +43,12 @@ type Config struct {
 	// SnapEvery: a serving member snapshots its state after applying this
 	// many transactions (the snapCount of core/serve).
 	SnapEvery int
+	// Pipeline is the most requests a client sends without waiting.
+	Pipeline int
+	// TrimDuplicateAppends makes the driver drop entries a member asks to
+	// log again (same zxid and payload) instead of failing the run: it
+	// steps over a known core/zab bug to explore further (SIM_TRIM=1).
+	TrimDuplicateAppends bool
 	// ClockSkew gives every member its own clock offset and drift.
 	ClockSkew bool
 	// OutageEvery: mean steps between power failures of the whole
@@ -60,7 +66,7 @@ func NewConfig(seed uint64, src Source) Config {
 		Seed:            seed,
 		Voters:          []int{3, 3, 5}[r.intn(3)],
 		Clients:         2 + r.intn(3),
-		Steps:           1200 + r.intn(800),
+		Steps:           2500 + r.intn(2500),
 		SettleSteps:     6000,
 		TickMs:          100,
 		CrashEvery:      []int{0, 150, 300}[r.intn(3)],
@@ -72,6 +78,7 @@ func NewConfig(seed uint64, src Source) Config {
 		MaxNetDelay:     []int64{5, 20, 5, 150}[r.intn(4)],
 		MaxPersistDelay: []int64{5, 30, 5, 200}[r.intn(4)],
 		ClockSkew:       r.intn(2) == 0,
+		Pipeline:        []int{1, 3}[r.intn(2)],
 		OutageEvery:     []int{0, 0, 0, 1000}[r.intn(4)],
 	}
 	if r.intn(3) == 0 {
@@ -91,7 +98,7 @@ func (c Config) String() string {
 		"disconnectEvery=%d diffLimit=%d snapEvery=%d netDelay<=%d persistDelay<=%d electionLoss=%.2f electionDup=%.2f",
 		c.Seed, c.Voters, c.Observers, c.Clients, c.Steps, c.CrashEvery, c.PartitionEvery, c.PauseEvery,
 		c.DisconnectEvery, c.DiffLimit, c.SnapEvery, c.MaxNetDelay, c.MaxPersistDelay, c.ElectionLoss, c.ElectionDup) +
-		fmt.Sprintf(" clockSkew=%v outageEvery=%d", c.ClockSkew, c.OutageEvery)
+		fmt.Sprintf(" clockSkew=%v outageEvery=%d pipeline=%d", c.ClockSkew, c.OutageEvery, c.Pipeline)
 }
 
 // Result is the outcome of one run.
@@ -302,7 +309,30 @@ func (w *World) settle(busy int) {
 			return
 		}
 	}
-	w.failf("the ensemble does not settle: %s", w.describe())
+	w.failf("the ensemble does not settle: %s%s", w.stuckProposal(), w.describe())
+}
+
+// stuckProposal names a proposal a quorum of voters holds durably that the
+// leader still has not committed, if any.
+func (w *World) stuckProposal() string {
+	for _, l := range w.members {
+		if !l.up || l.rep.Node().State() != zab.Leading {
+			continue
+		}
+		_, committed := l.rep.Node().LastZxid()
+		next := committed + 1
+		held := 0
+		for _, id := range w.voters {
+			if m := w.member(id); m.up && m.disk.last() >= next && zab.EpochOf(m.disk.last()) == zab.EpochOf(next) {
+				held++
+			}
+		}
+		if held > len(w.voters)/2 {
+			return fmt.Sprintf("proposal 0x%x is durable on a quorum but not committed (the leader counts no ACK for "+
+				"proposals a learner received during its synchronisation); ", next)
+		}
+	}
+	return ""
 }
 
 // describe summarises the members' states.
@@ -338,7 +368,7 @@ func (w *World) agreed() bool {
 		last = applied
 	}
 	for _, c := range w.clients {
-		if c.op != nil || c.state == csConnecting {
+		if len(c.ops) > 0 || c.state == csConnecting {
 			return false
 		}
 	}
@@ -751,7 +781,7 @@ func (w *World) finalReads() {
 		w.tick()
 		done := true
 		for _, c := range w.clients {
-			if len(c.finalKeys) > 0 || c.op != nil {
+			if len(c.finalKeys) > 0 || len(c.ops) > 0 {
 				done = false
 			}
 		}
