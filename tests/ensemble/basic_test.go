@@ -16,10 +16,12 @@
 //     restarts, rejoins, and every member's `hash` agrees.
 //   - chaos_test.go: 3- and 5-member ensembles under several writer
 //     sessions while a loop SIGKILLs the leader or a follower, SIGSTOPs a
-//     member for a while, and restarts killed members; at the end every
+//     member for a while, stops one with SIGTERM (it must exit within 5 s),
+//     and restarts the members that are down; at each checkpoint every
 //     member's digest is equal and porcupine accepts the history of writes
-//     and synced reads, including final reads of every key (so every
-//     acknowledged write is there; unknown outcomes may go either way).
+//     and synced reads since the previous checkpoint, closed by reads of
+//     every key through every member (so every acknowledged write is there;
+//     unknown outcomes may go either way).
 //   - sync_test.go: a follower that was down while thousands of writes went
 //     by and the others purged their logs catches up through a snapshot (the
 //     leader logs "sent a snapshot to a learner", the follower "reloading the

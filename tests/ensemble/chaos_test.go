@@ -35,8 +35,8 @@ const (
 
 // chaosCounts are the numbers a chaos run logs.
 type chaosCounts struct {
-	killLeader, killOther, pauses, pausedLeader, restarts int
-	acked, ackedFailed, unknown, reads                    atomic.Int64
+	killLeader, killOther, pauses, pausedLeader, graceful, restarts int
+	acked, ackedFailed, unknown, reads                              atomic.Int64
 }
 
 // history records operations for porcupine, with times relative to base
@@ -333,10 +333,10 @@ func runChaos(t *testing.T, seed uint64, rounds, participants, observers, writer
 	}
 
 	n := &r.n
-	t.Logf("chaos done in %v: %d rounds; SIGKILL leader %d, SIGKILL other %d, SIGSTOP %d (of the leader %d), restarts %d; "+
+	t.Logf("chaos done in %v: %d rounds; SIGKILL leader %d, SIGKILL other %d, SIGSTOP %d (of the leader %d), SIGTERM %d, restarts %d; "+
 		"leaderships established %d; acknowledged writes %d, acknowledged failures %d, unknown outcomes %d, synced reads %d; "+
 		"porcupine checked %d operations in %d segments (%d undecided in %v); converged at zxid 0x%x",
-		time.Since(began).Round(time.Millisecond), rounds, n.killLeader, n.killOther, n.pauses, n.pausedLeader, n.restarts,
+		time.Since(began).Round(time.Millisecond), rounds, n.killLeader, n.killOther, n.pauses, n.pausedLeader, n.graceful, n.restarts,
 		leaderships(r.e), n.acked.Load(), n.ackedFailed.Load(), n.unknown.Load(), n.reads.Load(),
 		r.checkedOps, r.segments, r.undecided, checkTimeout, r.lastZxid)
 	require.Positive(t, n.acked.Load())
@@ -424,7 +424,7 @@ func (r *chaosRun) round(round int) {
 		m.Kill()
 		r.killed[m] = true
 		r.n.killOther++
-	case a < 8: // SIGSTOP a member for a while, then SIGCONT
+	case a < 7: // SIGSTOP a member for a while, then SIGCONT
 		r.makeRoom()
 		m := r.pickAlive(nil)
 		if rng.IntN(2) == 0 { // half the pauses hit the leader
@@ -442,6 +442,21 @@ func (r *chaosRun) round(round int) {
 		time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond)
 		require.NoError(t, m.Resume())
 		r.n.pauses++
+	case a < 9: // SIGTERM a member (half the time the leader): a graceful stop
+		r.makeRoom()
+		m := r.pickAlive(nil)
+		if rng.IntN(2) == 0 {
+			if l, err := e.Leader(); err == nil {
+				m = l
+			}
+		}
+		if m == nil || (!m.Observer && r.votersDown() >= r.tolerated) {
+			return
+		}
+		m.Stop()
+		require.Contains(t, lastRun(m), "server stopped", "round %d: member %d did not stop within its grace time after SIGTERM", round, m.ID)
+		r.killed[m] = true
+		r.n.graceful++
 	default: // restart what is down
 		for _, m := range e.Members {
 			if r.killed[m] {

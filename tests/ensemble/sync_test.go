@@ -22,28 +22,50 @@ func lastRun(m *testutil.Member) string {
 	return l[strings.LastIndex(l, "==== run"):]
 }
 
-// TestFollowerCatchesUpWithSnapshot: a follower is down while thousands of
-// transactions are written, and the others restart meanwhile, purging the
-// log segments older than their retained snapshots. The log no longer
-// holds what the follower misses, so the leader must send it a snapshot,
-// which the follower installs (reloading its state from disk).
-func TestFollowerCatchesUpWithSnapshot(t *testing.T) {
-	e := testutil.StartEnsemble(t, testutil.EnsembleOptions{Participants: 3, Extra: []string{
+// TestLearnerCatchesUpWithSnapshot: a follower (or an observer) is down
+// while thousands of transactions are written, and the voters restart one
+// by one meanwhile, purging the log segments older than their retained
+// snapshots. The log no longer holds what the learner misses, so the
+// leader must send it a snapshot, which the learner installs (reloading
+// its state from disk).
+func TestLearnerCatchesUpWithSnapshot(t *testing.T) {
+	tests := []struct {
+		name      string
+		observers int
+	}{
+		{"follower", 0},
+		{"observer", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { catchUpWithSnapshot(t, tc.observers == 1) })
+	}
+}
+
+func catchUpWithSnapshot(t *testing.T, observer bool) {
+	opts := testutil.EnsembleOptions{Participants: 3, Extra: []string{
 		"snapCount=200", "autopurge.snapRetainCount=3", "autopurge.purgeInterval=1",
-	}})
+	}}
+	if observer {
+		opts.Observers = 1
+	}
+	e := testutil.StartEnsemble(t, opts)
 	leader, err := e.WaitLeader(settle)
 	require.NoError(t, err)
-	var behind, other *testutil.Member
+	// behind is the learner that misses the writes; the others restart.
+	var behind *testutil.Member
+	var others []*testutil.Member
 	for _, m := range e.Members {
-		switch {
-		case m == leader:
-		case behind == nil:
+		if behind == nil && m != leader && m.Observer == observer {
 			behind = m
-		default:
-			other = m
+		} else {
+			others = append(others, m)
 		}
 	}
-	c, _ := dial(t, longSession, other.Addr, leader.Addr)
+	var addrs []string
+	for _, m := range others {
+		addrs = append(addrs, m.Addr)
+	}
+	c, _ := dial(t, longSession, addrs...)
 	want := map[string]string{}
 	seq := 0
 	// write sets n values, retrying through member restarts.
@@ -65,8 +87,8 @@ func TestFollowerCatchesUpWithSnapshot(t *testing.T) {
 	write(100)
 	behind.Kill()
 	write(3000)
-	// A rolling restart of the two others: each purges at start.
-	for _, m := range []*testutil.Member{leader, other} {
+	// A rolling restart of the others: each purges at start.
+	for _, m := range others {
 		m.Kill()
 		require.NoError(t, m.Restart(settle))
 		assert.Contains(t, lastRun(m), "purged old snapshots and transaction logs", "member %d purged nothing at start", m.ID)
