@@ -9,7 +9,9 @@
 //     another member when its follower is SIGKILLed and keeps its id and
 //     ephemerals, and its watches fire for changes made while it moved; a
 //     session whose client is gone still expires after the leader that
-//     tracked it dies; an observer serves reads, writes and watches.
+//     tracked it dies; a client that reconnects to a lagging follower never
+//     reads an older state than it saw; an observer serves reads, writes
+//     and watches.
 //   - failover_test.go: the leader is SIGKILLed under write load from
 //     clients on followers; writes resume (the time from kill to first
 //     success is logged, not asserted); a new leader is elected; the old one
@@ -373,4 +375,37 @@ func TestSessionExpiresAfterLeaderChange(t *testing.T) {
 	require.NoError(t, leader.Restart(settle))
 	_, err = e.WaitConverged(settle)
 	require.NoError(t, err)
+}
+
+// TestReconnectNeverGoesBack: a client that saw a write through the leader
+// loses its connection and can only reconnect to a follower that was
+// paused before the write. The follower must not serve the client before
+// it has applied everything the client saw (ZooKeeper refuses a session
+// whose last seen zxid is ahead of the server's), so the client's first
+// read, without a sync, already sees its write. Each attempt races the
+// follower's catch-up against the reconnect.
+func TestReconnectNeverGoesBack(t *testing.T) {
+	_, leader, followers := startThree(t)
+	lagging := followers[0]
+	for attempt := 0; attempt < 5; attempt++ {
+		p := newCutProxy(t, leader.Addr)
+		c, _ := dial(t, longSession, p.Addr(), lagging.Addr)
+		require.Equal(t, p.Addr(), c.Server())
+		path := fmt.Sprintf("/seen%d", attempt)
+		require.NoError(t, lagging.Pause())
+		_, err := c.Create(path, []byte("x"), 0, openACL)
+		require.NoError(t, err)
+		p.Cut()
+		time.Sleep(time.Duration(100*attempt) * time.Millisecond)
+		require.NoError(t, lagging.Resume())
+		require.NoError(t, eventually(settle, func() error {
+			if c.State() != zk.StateHasSession || c.Server() != lagging.Addr {
+				return fmt.Errorf("client state %v on %s", c.State(), c.Server())
+			}
+			return nil
+		}))
+		_, _, err = c.Get(path)
+		require.NoError(t, err, "attempt %d: the client reconnected to member %d and saw an older state than it had seen", attempt, lagging.ID)
+		c.Close()
+	}
 }
