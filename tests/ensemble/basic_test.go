@@ -23,7 +23,8 @@
 //     member's digest is equal and porcupine accepts the history of writes
 //     and synced reads since the previous checkpoint, closed by reads of
 //     every key through every member (so every acknowledged write is there;
-//     unknown outcomes may go either way).
+//     unknown outcomes may go either way); each writer's multi over three
+//     nodes shows applied entirely or not at all on every member.
 //   - sync_test.go: a follower that was down while thousands of writes went
 //     by and the others purged their logs catches up through a snapshot (the
 //     leader logs "sent a snapshot to a learner", the follower "reloading the

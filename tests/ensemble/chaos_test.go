@@ -36,7 +36,7 @@ const (
 // chaosCounts are the numbers a chaos run logs.
 type chaosCounts struct {
 	killLeader, killOther, pauses, pausedLeader, graceful, restarts int
-	acked, ackedFailed, unknown, reads                              atomic.Int64
+	acked, ackedFailed, unknown, reads, multis                      atomic.Int64
 }
 
 // history records operations for porcupine, with times relative to base
@@ -76,16 +76,18 @@ func classify(err error) result {
 
 // chaosWriter is one session issuing writes and synced reads.
 type chaosWriter struct {
-	id      int
-	conn    *zk.Conn
-	rng     *rand.Rand
-	own     []string
-	step    []int
-	shared  []string
-	h       *history
-	n       *chaosCounts
-	seq     int
-	expired atomic.Bool
+	id        int
+	conn      *zk.Conn
+	rng       *rand.Rand
+	own       []string
+	step      []int
+	shared    []string
+	group     []string // three nodes written together by multi
+	groupStep int
+	h         *history
+	n         *chaosCounts
+	seq       int
+	expired   atomic.Bool
 }
 
 func (w *chaosWriter) data() string {
@@ -117,12 +119,14 @@ func (w *chaosWriter) run(stop <-chan struct{}, wg *sync.WaitGroup) {
 		}
 		var res result
 		switch r := w.rng.IntN(100); {
-		case r < 45:
+		case r < 40:
 			res = w.ownOp()
-		case r < 75:
+		case r < 65:
 			res = w.sharedSet()
-		case r < 80:
+		case r < 70:
 			res = w.sharedDelete()
+		case r < 80:
+			res = w.groupOp()
 		default:
 			res = w.syncedRead()
 		}
@@ -158,6 +162,33 @@ func (w *chaosWriter) ownOp() result {
 	}
 	w.record(in, call, out)
 	return out.Res
+}
+
+// groupOp creates, sets or deletes the writer's three group nodes in one
+// multi. Its outcome is not part of the porcupine history (the model is
+// one node per partition); checkpoints check that every member shows the
+// group entirely applied or not at all.
+func (w *chaosWriter) groupOp() result {
+	var ops []any
+	data := []byte(w.data())
+	kind := w.groupStep % 3
+	w.groupStep++
+	for _, p := range w.group {
+		switch kind {
+		case 0:
+			ops = append(ops, &zk.CreateRequest{Path: p, Data: data, Acl: openACL})
+		case 1:
+			ops = append(ops, &zk.SetDataRequest{Path: p, Data: data, Version: -1})
+		default:
+			ops = append(ops, &zk.DeleteRequest{Path: p, Version: -1})
+		}
+	}
+	_, err := w.conn.Multi(ops...)
+	w.n.multis.Add(1)
+	if err != nil && classify(err) == resUnknown {
+		return resUnknown
+	}
+	return resOK
 }
 
 // sharedSet reads a shared key's version (a plain read, possibly stale)
@@ -313,6 +344,9 @@ func runChaos(t *testing.T, seed uint64, rounds, participants, observers, writer
 			w.own = append(w.own, fmt.Sprintf("/w%d-%d", w.id, k))
 		}
 		r.paths = append(r.paths, w.own...)
+		for _, g := range []string{"a", "b", "c"} {
+			w.group = append(w.group, fmt.Sprintf("/g%d%s", w.id, g))
+		}
 		go func() {
 			for ev := range events {
 				if ev.State == zk.StateExpired {
@@ -334,10 +368,10 @@ func runChaos(t *testing.T, seed uint64, rounds, participants, observers, writer
 
 	n := &r.n
 	t.Logf("chaos done in %v: %d rounds; SIGKILL leader %d, SIGKILL other %d, SIGSTOP %d (of the leader %d), SIGTERM %d, restarts %d; "+
-		"leaderships established %d; acknowledged writes %d, acknowledged failures %d, unknown outcomes %d, synced reads %d; "+
+		"leaderships established %d; acknowledged writes %d, acknowledged failures %d, unknown outcomes %d, synced reads %d, multis %d; "+
 		"porcupine checked %d operations in %d segments (%d undecided in %v); converged at zxid 0x%x",
 		time.Since(began).Round(time.Millisecond), rounds, n.killLeader, n.killOther, n.pauses, n.pausedLeader, n.graceful, n.restarts,
-		leaderships(r.e), n.acked.Load(), n.ackedFailed.Load(), n.unknown.Load(), n.reads.Load(),
+		leaderships(r.e), n.acked.Load(), n.ackedFailed.Load(), n.unknown.Load(), n.reads.Load(), n.multis.Load(),
 		r.checkedOps, r.segments, r.undecided, checkTimeout, r.lastZxid)
 	require.Positive(t, n.acked.Load())
 }
@@ -509,6 +543,22 @@ func (r *chaosRun) checkpoint(last bool) {
 			if i == 0 {
 				observed[p] = out
 			}
+		}
+		for _, w := range r.ws {
+			var states []string
+			for _, p := range w.group {
+				data, _, err := c.Get(p)
+				switch {
+				case err == nil:
+					states = append(states, string(data))
+				case errors.Is(err, zk.ErrNoNode):
+					states = append(states, "absent")
+				default:
+					require.NoError(t, err, "checkpoint read of %s on member %d", p, m.ID)
+				}
+			}
+			require.True(t, states[0] == states[1] && states[1] == states[2],
+				"member %d shows writer %d's multi partly applied: %v = %v", m.ID, w.id, w.group, states)
 		}
 		c.Close()
 	}
