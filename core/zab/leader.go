@@ -117,10 +117,6 @@ func (n *Node) becomeLeader(d *Decision) {
 	}
 	n.lead = l
 	n.setRole(Leading, n.cfg.ID, n.currentEpoch, false)
-	// Everything in the leader's log is its history and will be committed
-	// in the new epoch: bring the state machine up to it (ZooKeeper's
-	// fastForwardDataBase), so sync and snapshots start from lastDurable.
-	n.fastForward(n.lastDurable)
 	early := n.early
 	n.early = nil
 	ids := make([]int64, 0, len(early))
@@ -182,6 +178,12 @@ func (n *Node) leaderCheckEpoch() {
 		if n.lead != l {
 			return
 		}
+		// Everything in the leader's log is its history and will be
+		// committed in the new epoch: bring the state machine up to it
+		// (ZooKeeper's fastForwardDataBase), so sync and snapshots start
+		// there. Only now: appends still in flight from before this member
+		// led are durable once this later request is.
+		n.fastForward(n.lastDurable)
 		l.epochDone = true
 		for _, id := range sortedIDs(l.learners) {
 			n.send(id, LeaderInfo{NewEpoch: epoch})
@@ -241,6 +243,14 @@ func (n *Node) leaderFollowerInfo(from int64, fi FollowerInfo) {
 	l := n.lead
 	if from == n.cfg.ID || n.isMember(from) && fi.Observer == n.isVoter(from) {
 		n.fail(fmt.Errorf("zab: member %d connected as a %s but the configuration says otherwise", from, map[bool]string{true: "observer", false: "participant"}[fi.Observer]))
+		return
+	}
+	if l.epoch != 0 && n.isVoter(from) && !fi.Observer && fi.AcceptedEpoch > l.epoch {
+		// The voter accepted a later epoch, from a leader that failed
+		// before establishing it, and will refuse ours for good: step down
+		// so the next election picks an epoch above every accepted one.
+		n.fail(fmt.Errorf("zab: member %d accepted epoch %d, above this leader's %d; electing again", from, fi.AcceptedEpoch, l.epoch))
+		n.lookForLeader("a voter accepted a later epoch")
 		return
 	}
 	// A resent FOLLOWERINFO (the learner retries until the leader answers)

@@ -51,7 +51,7 @@ func (n *Node) becomeLearner(d *Decision, observer bool) {
 	}
 	n.learn = &learnerState{observer: observer, lastHeard: n.nowMs, lastInfo: n.nowMs, began: n.nowMs, committed: map[int64]bool{}}
 	n.setRole(state, d.Leader, n.currentEpoch, false)
-	n.send(d.Leader, FollowerInfo{AcceptedEpoch: n.acceptedEpoch, LastZxid: n.lastDurable, Observer: observer})
+	n.send(d.Leader, FollowerInfo{AcceptedEpoch: n.acceptedEpoch, LastZxid: n.lastLogged, Observer: observer})
 }
 
 func (n *Node) learnerFail(format string, args ...any) {
@@ -73,12 +73,20 @@ func (n *Node) learnerTick() {
 	// The leader may not have been leading yet when FOLLOWERINFO arrived.
 	if ls.phase == lDiscovery && n.nowMs-ls.lastInfo >= n.cfg.TickMs/2 {
 		ls.lastInfo = n.nowMs
-		n.send(n.leader, FollowerInfo{AcceptedEpoch: n.acceptedEpoch, LastZxid: n.lastDurable, Observer: ls.observer})
+		n.send(n.leader, FollowerInfo{AcceptedEpoch: n.acceptedEpoch, LastZxid: n.lastLogged, Observer: ls.observer})
 	}
 }
 
 func (n *Node) learnerStep(m Message) {
 	ls := n.learn
+	switch m.Body.(type) {
+	case FollowerInfo, AckEpoch, Ack, Request, Revalidate, SyncRequest:
+		// A learner's message from the member we follow: it follows us
+		// (each decided the other leads). Only a leader's traffic may keep
+		// a learner waiting, or two such members keep each other alive.
+		n.learnerFail("member %d, which we follow, follows us", n.leader)
+		return
+	}
 	ls.lastHeard = n.nowMs
 	switch b := m.Body.(type) {
 	case LeaderInfo:
@@ -152,19 +160,31 @@ func (n *Node) learnerStep(m Message) {
 
 func (n *Node) learnerLeaderInfo(epoch int64) {
 	ls := n.learn
+	// A learner reports the last zxid it asked to log: persistence
+	// completes in order and a failure stops the member, so those appends
+	// are durable before anything it acknowledges later; reporting only
+	// the durable ones would have the leader resend (or, from a leader
+	// that never had them, fail to truncate) the appends still in flight.
 	switch {
+	case epoch < n.acceptedEpoch && ls.observer:
+		// An observer's promise counts in no quorum: it may follow an
+		// established leader of an epoch below one it accepted from a
+		// leader that failed.
+		ls.newEpoch, ls.phase = epoch, lSync
+		ls.lastSeen = n.lastLogged
+		n.send(n.leader, AckEpoch{CurrentEpoch: -1, LastZxid: n.lastLogged})
 	case epoch < n.acceptedEpoch:
 		n.learnerFail("leader %d proposes epoch %d below our accepted epoch %d", n.leader, epoch, n.acceptedEpoch)
 	case epoch == n.acceptedEpoch:
 		ls.newEpoch, ls.phase = epoch, lSync
-		ls.lastSeen = n.lastDurable
-		n.send(n.leader, AckEpoch{CurrentEpoch: -1, LastZxid: n.lastDurable})
+		ls.lastSeen = n.lastLogged
+		n.send(n.leader, AckEpoch{CurrentEpoch: -1, LastZxid: n.lastLogged})
 	default:
 		ls.newEpoch, ls.phase = epoch, lSync
-		ls.lastSeen = n.lastDurable
+		ls.lastSeen = n.lastLogged
 		n.persist(PersistRequest{Kind: PersistAcceptedEpoch, Epoch: epoch}, func() {
 			if n.learn == ls {
-				n.send(n.leader, AckEpoch{CurrentEpoch: n.currentEpoch, LastZxid: n.lastDurable})
+				n.send(n.leader, AckEpoch{CurrentEpoch: n.currentEpoch, LastZxid: n.lastLogged})
 			}
 		})
 	}
@@ -260,7 +280,7 @@ func (n *Node) learnerNewLeader(nl NewLeader) {
 	if len(nl.Config) > 0 {
 		n.ready.LeaderConfig = slices.Clone(nl.Config)
 	}
-	base := n.lastDurable
+	base := n.lastLogged
 	switch {
 	case ls.snap:
 		base = ls.snapZxid
@@ -318,6 +338,13 @@ func (n *Node) learnerNewLeader(nl NewLeader) {
 		n.fastForward(base)
 		ls.phase = lSynced
 		n.send(n.leader, Ack{Zxid: nl.Zxid})
+		if !ls.observer && n.lastDurable > nl.Zxid {
+			// The sync carried proposals of the new epoch (those the
+			// leader had outstanding): they are durable here now, and the
+			// leader must count them, or with no later proposal they
+			// would never commit.
+			n.send(n.leader, Ack{Zxid: n.lastDurable})
+		}
 		n.election.Settled(n.state, Vote{Leader: n.leader, Zxid: n.lastDurable, PeerEpoch: epoch}, n.election.Round())
 		n.learnerApply()
 	})

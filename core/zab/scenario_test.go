@@ -177,13 +177,77 @@ func TestProposalsAckedInOrderWhenDurable(t *testing.T) {
 	assert.NotEmpty(t, r.Errors)
 }
 
-// The learner reports its durable zxid in ACKEPOCH, never what it merely
-// received.
-func TestAckEpochReportsDurableZxid(t *testing.T) {
+// The learner reports in ACKEPOCH what its log holds, never what it
+// merely received (a proposal not yet handed to persistence).
+func TestAckEpochReportsLoggedZxid(t *testing.T) {
 	store := &memStorage{log: []Entry{{Zxid: MakeZxid(1, 1)}}}
 	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: MakeZxid(1, 1), Applied: MakeZxid(1, 1)}, store)
 	r := step(n, LeaderInfo{NewEpoch: 1})
 	assert.Equal(t, []Body{AckEpoch{CurrentEpoch: -1, LastZxid: MakeZxid(1, 1)}}, bodies(r.Send, 1))
+}
+
+// Found by core/sim (seed 220): a learner that starts over with appends
+// still in flight reports them (they are durable before anything it
+// acknowledges later, persistence being ordered), so the new leader does
+// not resend them — or, lacking them, truncates them.
+func TestLearnerRestartingSyncReportsAppendsInFlight(t *testing.T) {
+	n := servingFollower(t)
+	r := step(n, Proposal{Zxid: MakeZxid(1, 1), Txn: []byte("a")})
+	require.Len(t, r.Persist, 1, "the append is in flight")
+	n.Disconnected(1)
+	n.Ready()
+	require.Equal(t, Looking, n.State())
+	n.becomeLearner(&Decision{Leader: 3, State: Following}, false)
+	r = n.Ready()
+	assert.Contains(t, bodies(r.Send, 3), Body(FollowerInfo{AcceptedEpoch: 1, LastZxid: MakeZxid(1, 1)}))
+}
+
+// Found by core/sim (seed 590): a learner hearing a learner's message from
+// the member it follows (each decided the other leads) gives up at once
+// instead of counting it as the leader being alive.
+func TestLearnersFollowingEachOtherGiveUp(t *testing.T) {
+	n := followerOf(t, DurableState{}, &memStorage{})
+	r := step(n, FollowerInfo{AcceptedEpoch: 0})
+	assert.Equal(t, Looking, n.State())
+	assert.NotEmpty(t, r.Errors)
+}
+
+// Found by core/sim (seed 457): proposals the leader had outstanding are
+// part of a learner's synchronisation; once they are durable there the
+// learner acknowledges them too, or with no later proposal they would
+// never commit.
+func TestSyncedOutstandingProposalsAreAcked(t *testing.T) {
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
+	step(n, LeaderInfo{NewEpoch: 2})
+	n.Persisted(n.nextPersistID)
+	n.Ready()
+	step(n, Diff{})
+	step(n, Proposal{Zxid: MakeZxid(2, 1), Txn: []byte("outstanding")})
+	r := step(n, NewLeader{Zxid: MakeZxid(2, 0)})
+	n.Persisted(r.Persist[len(r.Persist)-1].ID)
+	assert.Equal(t, []Body{Ack{Zxid: MakeZxid(2, 0)}, Ack{Zxid: MakeZxid(2, 1)}}, bodies(n.Ready().Send, 1))
+}
+
+// Found by core/sim (seed 1207): a voter that accepted a later epoch from
+// a leader that failed before establishing it refuses an established
+// leader of a lower epoch for good; that leader steps down so the next
+// election picks an epoch above every accepted one. An observer's promise
+// counts in no quorum: it follows the lower epoch.
+func TestLaterAcceptedEpochMakesLeaderElectAgain(t *testing.T) {
+	n := leaderOf(t, DurableState{}, &memStorage{})
+	establish(t, n)
+	r := fromPeer(n, 3, FollowerInfo{AcceptedEpoch: 7})
+	assert.Equal(t, Looking, n.State())
+	assert.NotEmpty(t, r.Errors)
+
+	o := NewNode(Config{ID: 4, Voters: []int64{1, 2, 3}, Observers: []int64{4}, TickMs: 100, Storage: &memStorage{}},
+		DurableState{AcceptedEpoch: 7, CurrentEpoch: 6})
+	o.Start(0)
+	o.becomeLearner(&Decision{Leader: 1, State: Observing}, true)
+	o.Ready()
+	o.Step(Message{From: 1, To: 4, Body: LeaderInfo{NewEpoch: 3}})
+	assert.Equal(t, []Body{AckEpoch{CurrentEpoch: -1, LastZxid: 0}}, bodies(o.Ready().Send, 1))
+	assert.Equal(t, Observing, o.State())
 }
 
 // leaderOf makes member 1 of {1,2,3} lead, without running an election.
