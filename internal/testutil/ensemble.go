@@ -450,8 +450,49 @@ func (m *Member) Stop() {
 }
 
 // Pause SIGSTOPs the member's process group: it keeps its sockets but
-// answers nothing, as a member in a long GC pause or a stalled VM.
-func (m *Member) Pause() error { return m.signal(syscall.SIGSTOP, true) }
+// answers nothing, as a member in a long GC pause or a stalled VM. It
+// returns once every thread of the process has stopped (kill(2) returns
+// before that, and a busy member could otherwise go on for a while).
+func (m *Member) Pause() error {
+	if err := m.signal(syscall.SIGSTOP, true); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	pid := m.proc.cmd.Process.Pid
+	m.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !allStopped(pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("member %d: not stopped 5 s after SIGSTOP", m.ID)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// allStopped reports whether every thread of pid is stopped (state T or t
+// in /proc/<pid>/task/*/stat), or the process is gone.
+func allStopped(pid int) bool {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(tasks) == 0 {
+		return true
+	}
+	for _, f := range tasks {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread exited
+		}
+		// The state follows the command name, which is in parentheses.
+		i := bytes.LastIndexByte(data, ')')
+		if i < 0 || i+2 >= len(data) {
+			return false
+		}
+		if st := data[i+2]; st != 'T' && st != 't' && st != 'Z' && st != 'X' {
+			return false
+		}
+	}
+	return true
+}
 
 // Resume SIGCONTs a paused member.
 func (m *Member) Resume() error { return m.signal(syscall.SIGCONT, false) }

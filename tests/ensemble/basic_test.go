@@ -19,12 +19,14 @@
 //   - chaos_test.go: 3- and 5-member ensembles under several writer
 //     sessions while a loop SIGKILLs the leader or a follower, SIGSTOPs a
 //     member for a while, stops one with SIGTERM (it must exit within 5 s),
-//     and restarts the members that are down; at each checkpoint every
-//     member's digest is equal and porcupine accepts the history of writes
-//     and synced reads since the previous checkpoint, closed by reads of
-//     every key through every member (so every acknowledged write is there;
-//     unknown outcomes may go either way); each writer's multi over three
-//     nodes shows applied entirely or not at all on every member.
+//     and restarts the members that are down (one restart in three is
+//     SIGKILLed 0-400 ms into its recovery or sync first); at each
+//     checkpoint every member's digest is equal and porcupine accepts the
+//     history of writes and synced reads since the previous checkpoint,
+//     closed by reads of every key through every member (so every
+//     acknowledged write is there; unknown outcomes may go either way);
+//     each writer's multi over three nodes shows applied entirely or not
+//     at all on every member.
 //   - sync_test.go: a follower that was down while thousands of writes went
 //     by and the others purged their logs catches up through a snapshot (the
 //     leader logs "sent a snapshot to a learner", the follower "reloading the

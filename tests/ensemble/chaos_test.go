@@ -35,8 +35,8 @@ const (
 
 // chaosCounts are the numbers a chaos run logs.
 type chaosCounts struct {
-	killLeader, killOther, pauses, pausedLeader, graceful, restarts int
-	acked, ackedFailed, unknown, reads, multis                      atomic.Int64
+	killLeader, killOther, pauses, pausedLeader, graceful, restarts, rejoinKills int
+	acked, ackedFailed, unknown, reads, multis                                   atomic.Int64
 }
 
 // history records operations for porcupine, with times relative to base
@@ -367,10 +367,10 @@ func runChaos(t *testing.T, seed uint64, rounds, participants, observers, writer
 	}
 
 	n := &r.n
-	t.Logf("chaos done in %v: %d rounds; SIGKILL leader %d, SIGKILL other %d, SIGSTOP %d (of the leader %d), SIGTERM %d, restarts %d; "+
+	t.Logf("chaos done in %v: %d rounds; SIGKILL leader %d, SIGKILL other %d, SIGSTOP %d (of the leader %d), SIGTERM %d, restarts %d (SIGKILLed while rejoining first %d); "+
 		"leaderships established %d; acknowledged writes %d, acknowledged failures %d, unknown outcomes %d, synced reads %d, multis %d; "+
 		"porcupine checked %d operations in %d segments (%d undecided in %v); converged at zxid 0x%x",
-		time.Since(began).Round(time.Millisecond), rounds, n.killLeader, n.killOther, n.pauses, n.pausedLeader, n.graceful, n.restarts,
+		time.Since(began).Round(time.Millisecond), rounds, n.killLeader, n.killOther, n.pauses, n.pausedLeader, n.graceful, n.restarts, n.rejoinKills,
 		leaderships(r.e), n.acked.Load(), n.ackedFailed.Load(), n.unknown.Load(), n.reads.Load(), n.multis.Load(),
 		r.checkedOps, r.segments, r.undecided, checkTimeout, r.lastZxid)
 	require.Positive(t, n.acked.Load())
@@ -403,7 +403,16 @@ func (r *chaosRun) votersDown() int {
 	return d
 }
 
+// restart brings a member back. One restart in three first starts it and
+// SIGKILLs it 0-400 ms later, mostly while it recovers or syncs with the
+// leader (ZOOKEEPER-3911, -4646, -4643 crash there).
 func (r *chaosRun) restart(m *testutil.Member) {
+	if r.rng.IntN(3) == 0 {
+		require.NoError(r.t, m.Start(), "start member %d", m.ID)
+		time.Sleep(time.Duration(r.rng.IntN(400)) * time.Millisecond)
+		m.Kill()
+		r.n.rejoinKills++
+	}
 	require.NoError(r.t, m.Restart(settle), "restart member %d", m.ID)
 	delete(r.killed, m)
 	r.n.restarts++

@@ -3,6 +3,8 @@ package ensemble_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,7 +124,8 @@ func catchUpWithSnapshot(t *testing.T, observer bool) {
 // come back, elect a new leader among themselves and commit new writes.
 // When the old leader resumes it must rejoin by truncating what it logged
 // alone (a TRUNC: its log shows "transaction log truncated"), and none of
-// those writes may show anywhere.
+// those writes may show anywhere, not even after the old leader restarts
+// and replays its own log (ZOOKEEPER-2845).
 func TestOldLeaderTruncates(t *testing.T) {
 	e, old, followers := startThree(t)
 	lc, _ := dial(t, longSession, old.Addr)
@@ -178,10 +181,23 @@ func TestOldLeaderTruncates(t *testing.T) {
 	assert.Contains(t, rejoin, "transaction log truncated", "the old leader did not truncate its log")
 	t.Logf("the old leader reloaded its state after the TRUNC: %v (only needed when it had applied beyond the cut)",
 		strings.Contains(rejoin, "reloading the state from disk"))
-	for _, m := range e.Members {
-		c, _ := dial(t, longSession, m.Addr)
-		data, _, err := syncedGet(c, "/trunc")
-		require.NoError(t, err)
-		assert.Equal(t, "new-epoch", string(data), "member %d", m.ID)
+	checkAll := func(when string) {
+		t.Helper()
+		for _, m := range e.Members {
+			c, _ := dial(t, longSession, m.Addr)
+			data, _, err := syncedGet(c, "/trunc")
+			require.NoError(t, err)
+			assert.Equal(t, "new-epoch", string(data), "%s: member %d", when, m.ID)
+			c.Close()
+		}
 	}
+	checkAll("after the rejoin")
+	// ZOOKEEPER-2845's last step: the old leader restarts and rebuilds its
+	// state from its own disk; the writes it logged alone must stay gone.
+	old.Kill()
+	require.NoError(t, old.Restart(settle))
+	_, err = e.WaitConverged(settle)
+	require.NoError(t, err)
+	checkAll("after the old leader's restart")
 }
+
