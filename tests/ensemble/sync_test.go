@@ -198,4 +198,3 @@ func TestOldLeaderTruncates(t *testing.T) {
 	require.NoError(t, err)
 	checkAll("after the old leader's restart")
 }
-
