@@ -128,6 +128,7 @@ func newMember(s *Server, st *storage, rc replica.Config) (*member, error) {
 		CurrentEpoch:  ep.Current,
 		LastZxid:      st.log.LastZxid(),
 		Applied:       s.rep.LastApplied(),
+		LogStart:      st.logStart(),
 	})
 	m.role.Store(zab.Role{State: zab.Looking})
 	s.rep.Join(m.node, func(r *replica.Replica, zxid int64) error {

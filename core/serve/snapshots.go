@@ -351,7 +351,15 @@ func (s *Server) purger(ctx context.Context, st *storage) {
 			if err := st.purge(max(c.AutopurgeSnapRetainCount, 3)); err != nil {
 				s.log.Error("autopurge failed", zap.Error(err))
 			}
-			s.call(ctx, func(*replica.Replica) { s.snaps.purging = false })
+			start := st.logStart()
+			s.call(ctx, func(r *replica.Replica) {
+				s.snaps.purging = false
+				if n := r.Node(); n != nil {
+					// A leader must not ask this member to truncate below
+					// what its storage can still rebuild.
+					n.SetLogStart(start)
+				}
+			})
 			t.Reset(every)
 		} else {
 			t.Reset(time.Second) // a snapshot is being written: try again soon
@@ -484,4 +492,25 @@ func (s *Server) serveSnapshot(w http.ResponseWriter, req *http.Request) {
 	if _, err := io.Copy(w, io.NewSectionReader(f, 0, res.info.Size)); err != nil {
 		s.log.Warn("admin snapshot: sending the file failed", zap.String("file", res.info.Path), zap.Error(err))
 	}
+}
+
+// logStart is the lowest zxid the storage can rebuild the state at: the
+// oldest snapshot that the log continues from (what an ensemble member
+// tells its leader, so that it is never asked to truncate below it).
+func (st *storage) logStart() int64 {
+	infos, err := snapfile.List(st.fs, st.snapDir)
+	if err != nil || len(infos) == 0 {
+		return st.log.LastZxid()
+	}
+	first := st.log.FirstZxid()
+	if first == 0 {
+		return infos[0].Zxid // no log after the newest snapshot: only it
+	}
+	for i := len(infos) - 1; i >= 0; i-- { // oldest first
+		z := infos[i].Zxid
+		if z >= first || txnlog.IsNext(z, first) {
+			return z
+		}
+	}
+	return infos[0].Zxid
 }

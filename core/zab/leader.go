@@ -31,7 +31,8 @@ type handle struct {
 	observer      bool
 	phase         handlePhase
 	acceptedEpoch int64
-	lastZxid      int64 // the learner's last durable zxid, from ACKEPOCH
+	lastZxid      int64 // the learner's last logged zxid, from ACKEPOCH
+	logStart      int64 // the lowest zxid its log can be cut back to, from ACKEPOCH
 	acked         int64 // highest proposal it acknowledged (durable there)
 	lastHeard     int64 // ms
 	since         int64 // ms the handle was created
@@ -283,7 +284,7 @@ func (n *Node) moreRecent(currentEpoch, lastZxid int64) bool {
 func (n *Node) leaderAckEpoch(h *handle, a AckEpoch) {
 	l := n.lead
 	h.phase = hEpochAck
-	h.lastZxid = a.LastZxid
+	h.lastZxid, h.logStart = a.LastZxid, a.LogStart
 	if a.CurrentEpoch != -1 {
 		if l.phase == leadDiscovery && n.moreRecent(a.CurrentEpoch, a.LastZxid) {
 			n.fail(fmt.Errorf("zab: member %d (epoch %d, zxid 0x%x) is ahead of the elected leader (epoch %d, zxid 0x%x); electing again",
@@ -340,6 +341,12 @@ func (n *Node) syncLearner(h *handle) {
 	case peer == end:
 		n.stats.SyncDiff++
 		n.queue(h, Diff{LeaderZxid: end})
+	case peer > end && end < h.logStart:
+		// The learner holds transactions the leader never committed, but
+		// cannot cut its log back that far (it installed a snapshot of a
+		// history longer than ours, from a leader that then failed).
+		n.snapLearner(h)
+		return
 	case peer > end:
 		// The learner holds transactions the leader never committed.
 		n.stats.SyncTrunc++
@@ -352,7 +359,7 @@ func (n *Node) syncLearner(h *handle) {
 			break
 		}
 		base, ok := n.floor(end, peer)
-		if !ok || base == peer {
+		if !ok || base == peer || base < h.logStart {
 			n.snapLearner(h)
 			return
 		}

@@ -172,19 +172,19 @@ func (n *Node) learnerLeaderInfo(epoch int64) {
 		// leader that failed.
 		ls.newEpoch, ls.phase = epoch, lSync
 		ls.lastSeen = n.lastLogged
-		n.send(n.leader, AckEpoch{CurrentEpoch: -1, LastZxid: n.lastLogged})
+		n.send(n.leader, AckEpoch{CurrentEpoch: -1, LastZxid: n.lastLogged, LogStart: n.logStart})
 	case epoch < n.acceptedEpoch:
 		n.learnerFail("leader %d proposes epoch %d below our accepted epoch %d", n.leader, epoch, n.acceptedEpoch)
 	case epoch == n.acceptedEpoch:
 		ls.newEpoch, ls.phase = epoch, lSync
 		ls.lastSeen = n.lastLogged
-		n.send(n.leader, AckEpoch{CurrentEpoch: -1, LastZxid: n.lastLogged})
+		n.send(n.leader, AckEpoch{CurrentEpoch: -1, LastZxid: n.lastLogged, LogStart: n.logStart})
 	default:
 		ls.newEpoch, ls.phase = epoch, lSync
 		ls.lastSeen = n.lastLogged
 		n.persist(PersistRequest{Kind: PersistAcceptedEpoch, Epoch: epoch}, func() {
 			if n.learn == ls {
-				n.send(n.leader, AckEpoch{CurrentEpoch: n.currentEpoch, LastZxid: n.lastLogged})
+				n.send(n.leader, AckEpoch{CurrentEpoch: n.currentEpoch, LastZxid: n.lastLogged, LogStart: n.logStart})
 			}
 		})
 	}

@@ -141,7 +141,11 @@ type LeaderInfo struct{ NewEpoch int64 }
 // acknowledgement, as in ZooKeeper).
 type AckEpoch struct {
 	CurrentEpoch int64
-	LastZxid     int64 // last durable zxid
+	LastZxid     int64 // last zxid of the learner's log
+	// LogStart is the lowest zxid the learner's log can be cut back to
+	// (its oldest snapshot the log continues from): a TRUNC below it could
+	// not be carried out, so the leader sends a snapshot instead.
+	LogStart int64
 }
 
 // Diff starts a synchronisation by differences: the Proposal and Commit

@@ -48,6 +48,7 @@ type Node struct {
 	lastLogged    int64 // last zxid requested to be logged
 	lastDurable   int64 // last zxid known durable in the log
 	lastCommitted int64 // last zxid handed out to apply
+	logStart      int64 // lowest zxid the log can be cut back to
 
 	election *Election
 
@@ -128,6 +129,10 @@ type DurableState struct {
 	// replayed at start): every logged transaction, committed or not, as in
 	// ZooKeeper; a TRUNC or SNAP later makes the driver reload.
 	Applied int64
+	// LogStart is the lowest zxid the member's storage can rebuild its
+	// state at (its oldest snapshot that the log continues from): a leader
+	// never asks it to truncate below that.
+	LogStart int64
 }
 
 // Stats counts protocol events, for metrics and for the simulator to prove
@@ -290,6 +295,7 @@ func NewNode(cfg Config, st DurableState) *Node {
 		lastLogged:    st.LastZxid,
 		lastDurable:   st.LastZxid,
 		lastCommitted: st.Applied,
+		logStart:      st.LogStart,
 		configData:    slices.Clone(cfg.ConfigData),
 	}
 	ec := cfg.Election
@@ -353,6 +359,10 @@ func (n *Node) LeaderStats() (LeaderStats, bool) {
 	}
 	return st, true
 }
+
+// SetLogStart tells the node the lowest zxid its storage can now rebuild
+// its state at (the driver calls it after purging old snapshots).
+func (n *Node) SetLogStart(z int64) { n.logStart = z }
 
 // Stats returns the counters.
 func (n *Node) Stats() Stats { return n.stats }
@@ -475,6 +485,7 @@ func (n *Node) Persisted(id uint64) {
 			}
 		case PersistSnapshot:
 			n.lastDurable = p.req.Zxid
+			n.logStart = p.req.Zxid // the log starts over after the snapshot
 			n.reload(p.req.Zxid)
 		case PersistAcceptedEpoch:
 			n.acceptedEpoch = p.req.Epoch

@@ -518,3 +518,30 @@ func TestMissedReconfigAdoptedFromNotification(t *testing.T) {
 	require.NotNil(t, r.Membership)
 	assert.Equal(t, []int64{2, 3, 4}, n.Membership().Voters)
 }
+
+// Found by core/sim (seed 890): a learner that installed a snapshot of a
+// history longer than the new leader's (from a leader that failed before
+// establishing it) cannot cut its log back below that snapshot; the
+// leader sends it a snapshot instead of a TRUNC it could not carry out.
+func TestNoTruncBelowLearnersLogStart(t *testing.T) {
+	n := leaderOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: MakeZxid(1, 2), Applied: MakeZxid(1, 2)},
+		&memStorage{log: []Entry{{Zxid: MakeZxid(1, 1)}, {Zxid: MakeZxid(1, 2)}}})
+	r := fromPeer(n, 2, FollowerInfo{AcceptedEpoch: 1, LastZxid: MakeZxid(1, 5)})
+	n.Persisted(r.Persist[0].ID)
+	n.Ready()
+	r = fromPeer(n, 2, AckEpoch{CurrentEpoch: 0, LastZxid: MakeZxid(1, 5), LogStart: MakeZxid(1, 4)})
+	assert.Equal(t, []int64{2}, r.Snapshots, "a snapshot, not TRUNC to 0x100000002")
+	for _, b := range bodies(r.Send, 2) {
+		_, isTrunc := b.(Trunc)
+		assert.False(t, isTrunc)
+	}
+
+	// With a log that reaches back far enough, TRUNC it is.
+	n = leaderOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1, LastZxid: MakeZxid(1, 2), Applied: MakeZxid(1, 2)},
+		&memStorage{log: []Entry{{Zxid: MakeZxid(1, 1)}, {Zxid: MakeZxid(1, 2)}}})
+	r = fromPeer(n, 2, FollowerInfo{AcceptedEpoch: 1, LastZxid: MakeZxid(1, 5)})
+	n.Persisted(r.Persist[0].ID)
+	n.Ready()
+	r = fromPeer(n, 2, AckEpoch{CurrentEpoch: 0, LastZxid: MakeZxid(1, 5), LogStart: MakeZxid(1, 1)})
+	assert.Contains(t, bodies(r.Send, 2), Body(Trunc{Zxid: MakeZxid(1, 2)}))
+}

@@ -339,6 +339,7 @@ func encodeBody(e *jute.Encoder, b Body) bool {
 	case AckEpoch:
 		e.Long(v.CurrentEpoch)
 		e.Long(v.LastZxid)
+		e.Long(v.LogStart)
 	case Diff:
 		e.Long(v.LeaderZxid)
 	case Trunc:
@@ -436,7 +437,7 @@ func decodeBody(r *wireReader, k Kind) (Body, bool) {
 	case KindLeaderInfo:
 		return LeaderInfo{NewEpoch: r.long()}, true
 	case KindAckEpoch:
-		return AckEpoch{CurrentEpoch: r.long(), LastZxid: r.long()}, true
+		return AckEpoch{CurrentEpoch: r.long(), LastZxid: r.long(), LogStart: r.long()}, true
 	case KindDiff:
 		return Diff{LeaderZxid: r.long()}, true
 	case KindTrunc:
