@@ -320,6 +320,8 @@ func TestEnsembleReadOnlyMode(t *testing.T) {
 	}
 	survivor := ts[0].addr
 	require.Eventually(t, func() bool { return fourLetter(t, survivor, "isro") == "ro" }, 10*time.Second, 50*time.Millisecond)
+	before := fourLetter(t, survivor, "hash")
+	assert.Contains(t, fourLetter(t, survivor, "srvr"), "Mode: read-only")
 
 	// A client that did not ask for a read-only session is turned away.
 	nc, err := net.DialTimeout("tcp", survivor, 5*time.Second)
@@ -345,6 +347,9 @@ func TestEnsembleReadOnlyMode(t *testing.T) {
 	assert.Equal(t, "v", string(gr.Data))
 	h, _, _ = rawCall(t, nc, 2, proto.OpCreate, &proto.CreateRequest{Path: "/new", ACL: proto.OpenACLUnsafe})
 	assert.Equal(t, proto.ErrNotReadOnly, h.Err)
+	// ZOOKEEPER-3526: read-only mode has no zxid source of its own; its
+	// sessions are local and change nothing replicated.
+	assert.Equal(t, before, fourLetter(t, survivor, "hash"))
 }
 
 func TestEnsembleReconfig(t *testing.T) {

@@ -545,3 +545,88 @@ func TestNoTruncBelowLearnersLogStart(t *testing.T) {
 	r = fromPeer(n, 2, AckEpoch{CurrentEpoch: 0, LastZxid: MakeZxid(1, 5), LogStart: MakeZxid(1, 1)})
 	assert.Contains(t, bodies(r.Send, 2), Body(Trunc{Zxid: MakeZxid(1, 2)}))
 }
+
+// ZOOKEEPER-335: a learner that already accepted an epoch answers a second
+// leader proposing the same epoch with CurrentEpoch -1, which that leader
+// does not count: two leaders can never both gather a quorum for one epoch
+// (so no member logs two different transactions under one zxid).
+func TestSecondLeaderOfAnEpochGetsNoAck(t *testing.T) {
+	f := followerOf(t, DurableState{AcceptedEpoch: 3, CurrentEpoch: 2}, &memStorage{})
+	r := step(f, LeaderInfo{NewEpoch: 3})
+	assert.Equal(t, []Body{AckEpoch{CurrentEpoch: -1}}, bodies(r.Send, 1), "already accepted: not an acknowledgement")
+
+	n := leaderOf(t, DurableState{AcceptedEpoch: 2, CurrentEpoch: 2}, &memStorage{})
+	r = fromPeer(n, 2, FollowerInfo{AcceptedEpoch: 2})
+	n.Persisted(r.Persist[0].ID)
+	n.Ready()
+	r = fromPeer(n, 2, AckEpoch{CurrentEpoch: -1})
+	assert.Empty(t, r.Persist, "no quorum of acknowledgements: currentEpoch is not recorded")
+	assert.Empty(t, bodies(r.Send, 2), "and nothing is synchronised")
+}
+
+// ZOOKEEPER-4685: the learner's ACK of NEWLEADER always precedes its ACK
+// of any proposal (persistence is ordered), so the leader never sees them
+// reordered and never steps down for it.
+func TestNewLeaderAckPrecedesProposalAcks(t *testing.T) {
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
+	step(n, LeaderInfo{NewEpoch: 1})
+	step(n, Diff{})
+	r := step(n, NewLeader{Zxid: MakeZxid(1, 0)})
+	r2 := step(n, Proposal{Zxid: MakeZxid(1, 1)})
+	ids := append(r.Persist, r2.Persist...)
+	n.Persisted(ids[len(ids)-1].ID)
+	assert.Equal(t, []Body{Ack{Zxid: MakeZxid(1, 0)}, Ack{Zxid: MakeZxid(1, 1)}}, bodies(n.Ready().Send, 1))
+}
+
+// ZOOKEEPER-3023: a COMMIT is applied only once its proposal is durable.
+func TestCommitAppliedOnlyWhenDurable(t *testing.T) {
+	n := servingFollower(t)
+	r := step(n, Proposal{Zxid: MakeZxid(1, 1), Txn: []byte("a")})
+	r2 := step(n, Commit{Zxid: MakeZxid(1, 1)})
+	assert.Empty(t, r2.Commit, "not durable yet")
+	n.Persisted(r.Persist[0].ID)
+	assert.Equal(t, []Entry{{Zxid: MakeZxid(1, 1), Txn: []byte("a")}}, n.Ready().Commit)
+}
+
+// ZOOKEEPER-4712 / 4785: persistence a learner asked for before it left
+// its leader completes later, but acknowledges nothing to anyone: only the
+// current synchronisation's requests do.
+func TestAbandonedSyncPersistenceAcksNothing(t *testing.T) {
+	n := servingFollower(t)
+	r := step(n, Proposal{Zxid: MakeZxid(1, 1), Txn: []byte("a")})
+	n.Disconnected(1)
+	n.Ready()
+	n.becomeLearner(&Decision{Leader: 3, State: Following}, false)
+	n.Ready()
+	n.Persisted(r.Persist[0].ID)
+	r = n.Ready()
+	assert.Empty(t, bodies(r.Send, 1), "the old leader gets nothing")
+	for _, b := range bodies(r.Send, 3) {
+		_, isAck := b.(Ack)
+		assert.False(t, isAck, "the new leader gets no ACK for it")
+	}
+	assert.Empty(t, r.Commit)
+}
+
+// ZOOKEEPER-4925: zxids are continuous everywhere; a proposal that skips
+// one is a broken stream, whatever phase it arrives in.
+func TestDiscontinuousSyncProposalRefused(t *testing.T) {
+	n := followerOf(t, DurableState{AcceptedEpoch: 1, CurrentEpoch: 1}, &memStorage{})
+	step(n, LeaderInfo{NewEpoch: 1})
+	step(n, Diff{})
+	step(n, Proposal{Zxid: MakeZxid(1, 1)})
+	r := step(n, Proposal{Zxid: MakeZxid(1, 3)})
+	assert.Equal(t, Looking, n.State())
+	assert.NotEmpty(t, r.Errors)
+}
+
+// TLA+ issue 2: a proposal a joiner already received (a duplicate) is
+// ignored, not logged twice.
+func TestDuplicateProposalIgnored(t *testing.T) {
+	n := servingFollower(t)
+	r := step(n, Proposal{Zxid: MakeZxid(1, 1), Txn: []byte("a")})
+	require.Len(t, r.Persist, 1)
+	r = step(n, Proposal{Zxid: MakeZxid(1, 1), Txn: []byte("a")})
+	assert.Empty(t, r.Persist)
+	assert.Equal(t, Following, n.State())
+}
