@@ -2,6 +2,7 @@ package serve
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,6 +72,28 @@ func TestServerCrashStates(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	// The snapshot trigger is randomised and a snapshot in progress defers
+	// the next, so on a loaded machine the writers may finish before three
+	// snapshots exist: write on until they do (a bounded number of times).
+	snapshotsSoFar := func() int {
+		ents, _ := rec.Unwrap().ReadDir("/data/snapshot")
+		n := 0
+		for _, e := range ents {
+			if !strings.HasSuffix(e, ".tmp") {
+				n++
+			}
+		}
+		return n
+	}
+	for i := 0; i < 400 && snapshotsSoFar() < 4; i++ {
+		p := fmt.Sprintf("/extra-%03d", i)
+		_, err := c.Create(p, []byte("x"), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+		acks = append(acks, ack{p, "x", rec.Len()})
+		if i%20 == 19 {
+			time.Sleep(20 * time.Millisecond) // let a snapshot in progress finish
+		}
+	}
 	c.Close()
 	ts.stop(t)
 
