@@ -146,6 +146,11 @@ func (s *Server) loop(ctx context.Context) {
 				case evCall:
 					ev.call(r)
 				case evZab:
+					if nt, ok := ev.msg.Body.(zab.Notification); ok && s.log.Core().Enabled(zap.DebugLevel) {
+						s.log.Debug("election notification", zap.Int64("from", ev.msg.From), zap.Stringer("state", nt.State),
+							zap.Int64("vote", nt.Vote.Leader), zap.String("zxid", fmt.Sprintf("0x%x", nt.Vote.Zxid)),
+							zap.Int64("peerEpoch", nt.Vote.PeerEpoch), zap.Int64("round", nt.ElectionEpoch))
+					}
 					r.Step(ev.msg)
 				case evPeer:
 					s.ens.handlePeer(r, ev.peerEv, ev.election)

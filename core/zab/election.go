@@ -318,6 +318,12 @@ func (e *Election) stepLooking(from int64, n Notification, nowMs int64) {
 	case e.better(n.Vote, e.prop):
 		e.propose(n.Vote)
 		e.broadcast()
+	case e.voter && e.better(e.prop, n.Vote):
+		// The peer backs a worse candidate in our round: tell it ours at
+		// once rather than at our next resend. (It may have sent its
+		// notification while we were still settled and not recording
+		// votes; without this, a failover waited a resend interval.)
+		e.reply(from)
 	}
 	e.recv[from] = ballot{vote: n.Vote, round: n.ElectionEpoch, state: Looking}
 	e.checkLookingQuorum(nowMs)

@@ -119,7 +119,7 @@ func TestRounds(t *testing.T) {
 		{"higher round with a worse vote is adopted with our own vote", 2, looking(worse, 5), 5, own, map[int64]int{2: 1, 3: 1}},
 		{"lower round is ignored but the peer is told our vote", 3, looking(better, 0), 1, own, map[int64]int{3: 1}},
 		{"same round, better vote is adopted and re-broadcast", 3, looking(better, 1), 1, better, map[int64]int{2: 1, 3: 1}},
-		{"same round, worse vote changes nothing", 2, looking(worse, 1), 1, own, map[int64]int{}},
+		{"same round, worse vote: ours is told to that peer alone", 2, looking(worse, 1), 1, own, map[int64]int{2: 1}},
 		{"a vote for a non-voter is ignored", 3, looking(Vote{9, MakeZxid(9, 9), 9}, 1), 1, own, map[int64]int{}},
 		{"a non-voter's vote is ignored; it is answered", 9, looking(Vote{9, MakeZxid(9, 9), 9}, 8), 1, own, map[int64]int{9: 1}},
 		{"a FOLLOWING report of another round does not move us", 3, Notification{State: Following, Vote: better, ElectionEpoch: 7}, 1, own, map[int64]int{}},
@@ -252,6 +252,7 @@ func TestBackoff(t *testing.T) {
 		e.Tick(200) // resend; interval now 400
 		e.Ready()
 		e.Step(2, looking(Vote{2, 0, 1}, 1), 500) // a worse vote: news, but no quorum
+		assert.Len(t, e.Ready().Send, 1, "our better vote goes back to that peer at once")
 		e.Tick(899)
 		assert.Empty(t, e.Ready().Send)
 		e.Tick(900)
