@@ -1,6 +1,7 @@
 // Package ensemble_test runs real warren processes, built from this module,
-// as 3- and 5-member ensembles on 127.0.0.1 (internal/testutil.Ensemble)
-// and checks them through real go-zookeeper clients and four-letter words:
+// as ensembles of 3 to 6 members (up to 5 voters, plus observers) on
+// 127.0.0.1 (internal/testutil.Ensemble) and checks them through real
+// go-zookeeper clients and four-letter words:
 //
 //   - basic_test.go: one leader and the rest followers; writes through a
 //     follower are read through another member after sync; ephemerals vanish
@@ -16,7 +17,7 @@
 //     clients on followers; writes resume (the time from kill to first
 //     success is logged, not asserted); a new leader is elected; the old one
 //     restarts, rejoins, and every member's `hash` agrees.
-//   - chaos_test.go: 3- and 5-member ensembles under several writer
+//   - chaos_test.go: 3 voters, and 5 voters with an observer, under writer
 //     sessions while a loop SIGKILLs the leader or a follower, SIGSTOPs a
 //     member for a while, stops one with SIGTERM (it must exit within 5 s),
 //     and restarts the members that are down (one restart in three is

@@ -281,8 +281,8 @@ func TestChaos(t *testing.T) {
 		participants, obsvrs int
 		writers              int
 	}{
-		{"3 members", 3, 0, 5},
-		{"5 members (4 voters, 1 observer)", 4, 1, 6},
+		{"3 voters", 3, 0, 5},
+		{"5 voters and an observer", 5, 1, 6},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
