@@ -740,3 +740,29 @@ func TestMisaddressedFrameDropsConnection(t *testing.T) {
 		})
 	}
 }
+
+// ZOOKEEPER-2355: a connection that breaks anywhere inside a frame (here a
+// closeSession proposal) delivers nothing of it: the member sees the link
+// go down, never a partial or garbled message, and the next connection
+// works.
+func TestConnectionCutInsideAFrame(t *testing.T) {
+	addrs := freeAddrs(t, 1)
+	one := startNode(t, testConfig(t, 1, addrs[0], map[int64]string{3: ""}))
+	whole := rawFrame(t, zab.Message{From: 3, To: 1, Body: zab.Proposal{Zxid: zab.MakeZxid(1, 9), Txn: []byte("closeSession txn bytes")}})
+	for cut := 0; cut < len(whole); cut++ {
+		nc, err := net.Dial("tcp", one.addr)
+		require.NoError(t, err)
+		_, err = nc.Write(hello(3, 1, false))
+		require.NoError(t, err)
+		require.NoError(t, nc.SetReadDeadline(time.Now().Add(waitFor)))
+		_, err = zab.ReadFrame(nc, 0)
+		require.NoError(t, err)
+		_, err = nc.Write(whole[:cut])
+		require.NoError(t, err)
+		require.NoError(t, nc.Close())
+		want := 2 * (cut + 1)
+		require.Eventually(t, func() bool { return len(one.rec.eventsOf(3)) == want }, waitFor, time.Millisecond,
+			"cut at byte %d: connected then disconnected", cut)
+	}
+	assert.Empty(t, one.rec.from(3), "no partial frame was ever delivered")
+}
