@@ -246,6 +246,13 @@ type Config struct {
 	StandaloneEnabled bool
 	ReconfigEnabled   bool
 	MultiAddress      bool // multiAddress.enabled
+	// QuorumListenOnAllIPs binds the quorum and election ports on every
+	// interface rather than on the member's own server.N host.
+	QuorumListenOnAllIPs bool
+	// ElectionPortBindRetry is how many times binding the election port is
+	// tried, a second apart (zookeeper.electionPortBindRetry, default 3;
+	// 0 retries forever).
+	ElectionPortBindRetry int
 
 	MetricsProvider       string            // metricsProvider.className
 	MetricsProviderConfig map[string]string // other metricsProvider.* keys, prefix removed
@@ -290,6 +297,7 @@ func zooKeeperDefaults() *Config {
 		AutopurgeSnapRetainCount: DefaultSnapRetainCount,
 		PeerType:                 RoleParticipant,
 		StandaloneEnabled:        true,
+		ElectionPortBindRetry:    3,
 		MetricsProviderConfig:    map[string]string{},
 		SASLServerSection:        "Server",
 		AuthProviders:            map[string]string{},

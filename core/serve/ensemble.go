@@ -139,14 +139,14 @@ func newMember(s *Server, st *storage, rc replica.Config) (*member, error) {
 	deliver := func(msg zab.Message) { s.inbox.put(event{kind: evZab, msg: msg}) }
 	m.quorum, err = peer.New(peer.Config{
 		Self: c.ServerID, Peers: quorumPeers, Logger: s.log.Named("quorum"), AcceptUnknown: true,
-		Listen: net.JoinHostPort(listenHost(self.Host), strconv.Itoa(self.QuorumPort)),
+		Listen: net.JoinHostPort(listenHost(c, self.Host), strconv.Itoa(self.QuorumPort)),
 	}, deliver, func(ev peer.Event) { s.inbox.put(event{kind: evPeer, peerEv: ev}) })
 	if err != nil {
 		return nil, fmt.Errorf("quorum port: %w", err)
 	}
 	m.election, err = peer.New(peer.Config{
 		Self: c.ServerID, Peers: electionPeers, Election: true, Logger: s.log.Named("election"), AcceptUnknown: true,
-		Listen: net.JoinHostPort(listenHost(self.Host), strconv.Itoa(self.ElectionPort)),
+		Listen: net.JoinHostPort(listenHost(c, self.Host), strconv.Itoa(self.ElectionPort)),
 	}, deliver, func(ev peer.Event) {
 		if ev.Connected {
 			s.inbox.put(event{kind: evPeer, peerEv: ev, election: true})
@@ -159,8 +159,10 @@ func newMember(s *Server, st *storage, rc replica.Config) (*member, error) {
 	return m, nil
 }
 
-func listenHost(h string) string {
-	if h == config.WildcardAddress {
+// listenHost is where the quorum and election ports bind: the member's
+// own host, or every interface with quorumListenOnAllIPs.
+func listenHost(c *config.Config, h string) string {
+	if h == config.WildcardAddress || c.QuorumListenOnAllIPs {
 		return ""
 	}
 	return h
@@ -171,8 +173,24 @@ func (m *member) start(ctx context.Context, wg *sync.WaitGroup) error {
 	if err := m.quorum.Start(); err != nil {
 		return fmt.Errorf("quorum port: %w", err)
 	}
-	if err := m.election.Start(); err != nil {
-		return fmt.Errorf("election port: %w", err)
+	// The election port may still be held for a moment (a restart right
+	// after a crash): try electionPortBindRetry times, a second apart, as
+	// ZooKeeper does (0: until it binds).
+	retries := m.s.cfg.ElectionPortBindRetry
+	for attempt := 1; ; attempt++ {
+		err := m.election.Start()
+		if err == nil {
+			break
+		}
+		if retries > 0 && attempt >= retries {
+			return fmt.Errorf("election port (after %d attempts): %w", attempt, err)
+		}
+		m.s.log.Warn("cannot bind the election port yet; retrying", zap.Int("attempt", attempt), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); m.persistLoop(ctx) }()

@@ -437,3 +437,19 @@ func TestEnsembleReconfig(t *testing.T) {
 	_, err = w.Create("/after", nil, 0, zk.WorldACL(zk.PermAll))
 	require.NoError(t, err)
 }
+
+// electionPortBindRetry: a member whose election port is still held when
+// it starts keeps trying, a second apart, and joins once the port frees.
+func TestEnsembleElectionPortBindRetry(t *testing.T) {
+	servers := memberList(t, 3, 0)
+	held, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(servers[0].ElectionPort)))
+	require.NoError(t, err)
+	time.AfterFunc(1500*time.Millisecond, func() { held.Close() })
+	ts := make([]*testServer, 3)
+	for i := range 3 {
+		ts[i] = startMember(t, servers, int64(i+1), func(c *config.Config) { c.TickTime = 200; c.ElectionPortBindRetry = 5 })
+	}
+	modes := waitModes(t, ts)
+	assert.Equal(t, 1, modes["leader"])
+	assert.Equal(t, 2, modes["follower"])
+}
