@@ -188,6 +188,44 @@ func (d *disk) load(r *replica.Replica, upto int64, nowMs int64) (int64, error) 
 
 const maxZxid = int64(^uint64(0) >> 1)
 
+// logStart is the lowest zxid the disk can rebuild the state at: the
+// oldest snapshot the log continues from (serve's storage.logStart).
+func (d *disk) logStart() int64 {
+	if len(d.snaps) == 0 {
+		return d.last()
+	}
+	if len(d.log) == 0 {
+		return d.snaps[len(d.snaps)-1].zxid // no log after the newest snapshot: only it
+	}
+	first := d.log[0].Zxid
+	for _, s := range d.snaps { // oldest first
+		if s.zxid >= first || follows(s.zxid, first) {
+			return s.zxid
+		}
+	}
+	return d.snaps[len(d.snaps)-1].zxid
+}
+
+// purge keeps the newest retain snapshots and removes the log entries the
+// oldest kept one holds (serve's autopurge, to the transaction).
+func (d *disk) purge(retain int) (removed int) {
+	if len(d.snaps) <= retain {
+		return 0
+	}
+	drop := len(d.snaps) - retain
+	d.snaps = slices.Delete(d.snaps, 0, drop)
+	oldest := d.snaps[0].zxid
+	k := 0
+	for k < len(d.log) && d.log[k].Zxid <= oldest {
+		k++
+	}
+	if k > 0 {
+		d.log = slices.Delete(d.log, 0, k)
+		d.base = max(d.base, oldest)
+	}
+	return drop
+}
+
 func (d *disk) snapZxids() []string {
 	var out []string
 	for _, s := range d.snaps {

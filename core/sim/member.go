@@ -119,7 +119,8 @@ func (m *member) start() {
 	w.sawDigest(m, m.base, m.rep.Tree().Digest(), "start")
 	node := zab.NewNode(zab.Config{ID: m.id, Voters: w.voters, Observers: w.obs, TickMs: w.cfg.TickMs, InitLimit: 10, SyncLimit: 5,
 		DiffLimit: w.cfg.DiffLimit, Storage: m.disk}, zab.DurableState{
-		AcceptedEpoch: m.disk.acceptedEpoch, CurrentEpoch: m.disk.currentEpoch, LastZxid: m.disk.last(), Applied: m.rep.LastApplied()})
+		AcceptedEpoch: m.disk.acceptedEpoch, CurrentEpoch: m.disk.currentEpoch, LastZxid: m.disk.last(), Applied: m.rep.LastApplied(),
+		LogStart: m.disk.logStart()})
 	m.rep.Join(node, m.reload)
 	w.tracef("start %d (#%d): snapshot 0x%x, log 0x%x..0x%x, applied 0x%x, epochs %d/%d", m.id, m.inc, snapZxid, m.disk.base,
 		m.disk.last(), m.rep.LastApplied(), m.disk.acceptedEpoch, m.disk.currentEpoch)
@@ -202,6 +203,16 @@ func (m *member) persist(req zab.PersistRequest) {
 	d := m.disk
 	switch req.Kind {
 	case zab.PersistAppend:
+		// Every log is a prefix of one history: whoever logs a zxid logs
+		// it after the same predecessor.
+		prev := d.last()
+		for _, e := range req.Entries {
+			if old, ok := m.w.prevOf[e.Zxid]; ok && old != prev {
+				m.w.failf("member %d logs 0x%x after 0x%x, another member after 0x%x: the logs diverge", m.id, e.Zxid, prev, old)
+			}
+			m.w.prevOf[e.Zxid] = prev
+			prev = e.Zxid
+		}
 		if err := d.appendEntries(req.Entries); err != nil {
 			m.w.failf("member %d: %v", m.id, err)
 		}
@@ -413,6 +424,13 @@ func (m *member) maybeSnapshot() {
 	m.disk.addSnapshot(z, snapshotBytes(m.w, m.rep))
 	m.w.count("snapshots taken", 1)
 	m.w.tracef("%d snapshot at 0x%x", m.id, z)
+	if r := m.w.cfg.PurgeRetain; r > 0 && m.disk.purge(r) > 0 {
+		// Autopurge: a leader must not ask this member to truncate below
+		// what its disk can still rebuild.
+		m.w.count("purges", 1)
+		m.rep.Node().SetLogStart(m.disk.logStart())
+		m.w.tracef("%d purged: log from 0x%x, start 0x%x", m.id, m.disk.base, m.disk.logStart())
+	}
 }
 
 // snapshotBytes produces a replica's whole snapshot stream.

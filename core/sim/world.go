@@ -45,6 +45,9 @@ type Config struct {
 	SnapEvery int
 	// Pipeline is the most requests a client sends without waiting.
 	Pipeline int
+	// PurgeRetain > 0: after each snapshot a member keeps that many
+	// snapshots and drops the log the oldest one holds (autopurge).
+	PurgeRetain int
 	// TrimDuplicateAppends makes the driver drop entries a member asks to
 	// log again (same zxid and payload) instead of failing the run: it
 	// steps over a known core/zab bug to explore further (SIM_TRIM=1).
@@ -79,6 +82,7 @@ func NewConfig(seed uint64, src Source) Config {
 		MaxPersistDelay: []int64{5, 30, 5, 200}[r.intn(4)],
 		ClockSkew:       r.intn(2) == 0,
 		Pipeline:        []int{1, 3}[r.intn(2)],
+		PurgeRetain:     []int{0, 3}[r.intn(2)],
 		OutageEvery:     []int{0, 0, 0, 1000}[r.intn(4)],
 	}
 	if r.intn(3) == 0 {
@@ -98,7 +102,7 @@ func (c Config) String() string {
 		"disconnectEvery=%d diffLimit=%d snapEvery=%d netDelay<=%d persistDelay<=%d electionLoss=%.2f electionDup=%.2f",
 		c.Seed, c.Voters, c.Observers, c.Clients, c.Steps, c.CrashEvery, c.PartitionEvery, c.PauseEvery,
 		c.DisconnectEvery, c.DiffLimit, c.SnapEvery, c.MaxNetDelay, c.MaxPersistDelay, c.ElectionLoss, c.ElectionDup) +
-		fmt.Sprintf(" clockSkew=%v outageEvery=%d pipeline=%d", c.ClockSkew, c.OutageEvery, c.Pipeline)
+		fmt.Sprintf(" clockSkew=%v outageEvery=%d pipeline=%d purgeRetain=%d", c.ClockSkew, c.OutageEvery, c.Pipeline, c.PurgeRetain)
 }
 
 // Result is the outcome of one run.
@@ -153,6 +157,7 @@ type World struct {
 
 	// Checks.
 	txnAt     map[int64]uint64 // zxid -> payload hash, as first proposed
+	prevOf    map[int64]int64  // zxid -> the zxid logged before it
 	digestAt  map[int64]uint64 // zxid -> tree digest of a state at exactly zxid
 	leaders   map[int64]int64  // epoch -> established leader
 	committed map[int64]bool   // zxids a serving member applied
@@ -216,7 +221,7 @@ func Run(cfg Config, src Source, logf func(format string, args ...any)) (res Res
 
 func newWorld(cfg Config, src Source, logf func(string, ...any)) *World {
 	w := &World{cfg: cfg, rng: rng{src}, logf: logf, connOwner: map[replica.ConnID]*client{},
-		txnAt: map[int64]uint64{}, digestAt: map[int64]uint64{}, leaders: map[int64]int64{},
+		txnAt: map[int64]uint64{}, prevOf: map[int64]int64{}, digestAt: map[int64]uint64{}, leaders: map[int64]int64{},
 		committed: map[int64]bool{}, writeZxid: map[[2]int64]int64{}, counters: map[string]int64{},
 		hash: 14695981039346656037}
 	n := cfg.Voters + cfg.Observers
