@@ -91,6 +91,15 @@ func follows(prev, z int64) bool {
 	return zab.CounterOf(z) == 1
 }
 
+// holds reports whether the disk holds zxid durably: in the log, or in a
+// snapshot at or after it (the other invariants keep histories one).
+func (d *disk) holds(zxid int64) bool {
+	if _, ok := slices.BinarySearchFunc(d.log, zxid, func(e zab.Entry, z int64) int { return cmp64(e.Zxid, z) }); ok {
+		return true
+	}
+	return len(d.snaps) > 0 && d.snaps[len(d.snaps)-1].zxid >= zxid
+}
+
 // truncate removes every logged entry after zxid and every snapshot beyond
 // it, as zabDisk.truncate does.
 func (d *disk) truncate(zxid int64) {

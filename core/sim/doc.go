@@ -18,7 +18,11 @@
 //     install) loads the newest snapshot at most the zxid and replays the
 //     log up to it. An installed snapshot is verified by loading it into a
 //     scratch replica. Serving members snapshot every SnapEvery applied
-//     transactions; a leader streams its snapshot to learners in parts.
+//     transactions, and with autopurge keep three snapshots and drop the
+//     log they hold (telling the node its new log start, as serve does); a
+//     leader streams its snapshot to learners in parts. Members have their
+//     own clocks (offset and drift), and the whole ensemble may lose power
+//     at once.
 //   - Network: election notifications travel datagram-like (random delay,
 //     loss, duplication, reordering). Quorum messages travel on one
 //     connection per pair, FIFO, dropped while the connection is down; a
@@ -28,7 +32,8 @@
 //     Every message goes through the wire codec. Partitions isolate a
 //     member, cut one direction between two members, or split the
 //     ensemble; pauses stop a member for a while (its messages wait).
-//   - Clients: a few sessions, one request at a time each, on four keys:
+//   - Clients: a few sessions, one request at a time or a few pipelined
+//     (replies must follow request order), on four keys:
 //     create, setData and delete (with version -1 or the last version the
 //     client saw), getData, and sync followed by getData. A client connects
 //     to a random member, resumes its session elsewhere when its
@@ -37,7 +42,10 @@
 //
 // What it checks:
 //   - After every step: at most one established leader per epoch; a zxid
-//     names one transaction wherever it is logged; every member applies
+//     names one transaction wherever it is logged, always after the same
+//     predecessor (every log is a prefix of one history); a transaction
+//     applied as committed is held durably by a quorum of voters (no ACK
+//     before fsync, no COMMIT before a quorum); every member applies
 //     zxids continuously (within an epoch, or the first of a later one),
 //     only transactions it was given, and never goes back without a reload;
 //     any two states at the same zxid have the same tree digest (so the
@@ -60,4 +68,9 @@
 // quorum round answered once every write before it is committed, so that
 // read is linearizable. The model is one znode per key (existence, data,
 // version), partitioned by key.
+//
+// Entry points: Run simulates one Config (NewConfig derives one from a
+// seed). go test ./core/sim runs 500 seeds (SIM_SEEDS=n for more,
+// SIM_FIRST=s to start elsewhere, SIM_SEED=s to replay one with its whole
+// trace) and requires every coverage counter to be non-zero over the batch.
 package sim

@@ -399,8 +399,9 @@ func (m *member) observe(serving bool) {
 			w.failf("member %d applied a transaction 0x%x other than the one proposed", m.id, z)
 		}
 		m.applied[z] = true
-		if serving {
+		if serving && !w.committed[z] {
 			w.committed[z] = true
+			w.checkDurableQuorum(z)
 		}
 		prev = z
 		m.sinceSnap++

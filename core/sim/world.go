@@ -766,6 +766,21 @@ func (w *World) sawDigest(m *member, zxid int64, d uint64, what string) {
 	w.digestAt[zxid] = d
 }
 
+// checkDurableQuorum: a transaction a serving member applies is committed,
+// so a quorum of voters must hold it on disk (no ACK before fsync, no
+// COMMIT before a quorum's ACKs).
+func (w *World) checkDurableQuorum(z int64) {
+	held := 0
+	for _, id := range w.voters {
+		if w.member(id).disk.holds(z) {
+			held++
+		}
+	}
+	if held <= len(w.voters)/2 {
+		w.failf("0x%x is applied as committed but only %d of %d voters hold it durably", z, held, len(w.voters))
+	}
+}
+
 // leaderEstablished checks that one member leads each epoch.
 func (w *World) leaderEstablished(m *member, epoch int64) {
 	if other, ok := w.leaders[epoch]; ok && other != m.id {
