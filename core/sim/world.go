@@ -836,16 +836,24 @@ func (w *World) finalChecks() {
 			}
 		}
 	}
-	if !porcupine.CheckOperations(Model(), w.history) {
+	model := Model()
+	for _, part := range model.Partition(w.history) {
+		if porcupine.CheckOperations(model, part) {
+			continue
+		}
 		var b strings.Builder
-		for _, op := range w.history {
+		for i, op := range part {
+			if i == 300 {
+				fmt.Fprintf(&b, "\n  ... %d more", len(part)-i)
+				break
+			}
 			ret := fmt.Sprint(op.Return)
 			if op.Return == math.MaxInt64 {
 				ret = "-"
 			}
-			fmt.Fprintf(&b, "\n  c%d [%d,%s] %s", op.ClientId, op.Call, ret, Model().DescribeOperation(op.Input, op.Output))
+			fmt.Fprintf(&b, "\n  c%d [%d,%s] %s", op.ClientId, op.Call, ret, model.DescribeOperation(op.Input, op.Output))
 		}
-		w.failf("the client history is not linearizable:%s", b.String())
+		w.failf("the client history of %s is not linearizable (%d operations):%s", part[0].Input.(Input).Key, len(part), b.String())
 	}
 	for _, m := range w.members {
 		m.collectStats()
