@@ -27,7 +27,8 @@
 //     closed by reads of every key through every member (so every
 //     acknowledged write is there; unknown outcomes may go either way);
 //     each writer's multi over three nodes shows applied entirely or not
-//     at all on every member.
+//     at all on every member, and each writer's session-long ephemeral is
+//     on every member with its owner.
 //   - sync_test.go: a follower that was down while thousands of writes went
 //     by and the others purged their logs catches up through a snapshot (the
 //     leader logs "sent a snapshot to a learner", the follower "reloading the

@@ -90,6 +90,10 @@ type chaosWriter struct {
 	expired   atomic.Bool
 }
 
+// ephemeral is the path of the ephemeral node the writer's session owns
+// for the whole run.
+func (w *chaosWriter) ephemeral() string { return fmt.Sprintf("/e%d", w.id) }
+
 func (w *chaosWriter) data() string {
 	w.seq++
 	return fmt.Sprintf("w%d#%d", w.id, w.seq)
@@ -354,6 +358,10 @@ func runChaos(t *testing.T, seed uint64, rounds, participants, observers, writer
 				}
 			}
 		}()
+		// A session-long ephemeral: sessions never expire here, so it
+		// must outlive every fault.
+		_, err := conn.Create(w.ephemeral(), nil, zk.FlagEphemeral, openACL)
+		require.NoError(t, err)
 		r.ws = append(r.ws, w)
 	}
 	r.startWriters()
@@ -568,6 +576,9 @@ func (r *chaosRun) checkpoint(last bool) {
 			}
 			require.True(t, states[0] == states[1] && states[1] == states[2],
 				"member %d shows writer %d's multi partly applied: %v = %v", m.ID, w.id, w.group, states)
+			_, st, err := c.Get(w.ephemeral())
+			require.NoError(t, err, "member %d lost writer %d's ephemeral", m.ID, w.id)
+			require.Equal(t, w.conn.SessionID(), st.EphemeralOwner, "member %d: owner of writer %d's ephemeral", m.ID, w.id)
 		}
 		c.Close()
 	}
