@@ -49,14 +49,19 @@ bench: build test-deps
 clean:
 	rm -rf bin
 
-## chaos: the crash test's long run (tests/crash): SIGKILL a real server CHAOS_KILLS times under
-## write load, or for CHAOS_TIME; CHAOS_SEED=<seed> replays a run's decisions
+## chaos: the long runs of the crash test (tests/crash: SIGKILL a real server CHAOS_KILLS times under
+## write load, or for CHAOS_TIME) and of the ensemble chaos test (tests/ensemble: CHAOS_ROUNDS rounds of
+## SIGKILL/SIGSTOP/SIGTERM on 3- and 5-member ensembles, porcupine-checked); CHAOS_SEED=<seed> replays
+## a run's decisions
 CHAOS_KILLS ?= 500
 CHAOS_TIME  ?= 30m
+CHAOS_ROUNDS ?= 200
 .PHONY: chaos
 chaos:
 	WARREN_CRASH_KILLS=$(CHAOS_KILLS) WARREN_CRASH_TIME=$(CHAOS_TIME) WARREN_CRASH_SEED=$(CHAOS_SEED) \
 	  $(GO) test -count=1 -v -timeout 2h -run '^TestCrashRecovery$$' ./tests/crash
+	WARREN_ENSEMBLE_ROUNDS=$(CHAOS_ROUNDS) WARREN_ENSEMBLE_SEED=$(CHAOS_SEED) \
+	  $(GO) test -count=1 -v -timeout 2h -run '^TestChaos$$' ./tests/ensemble
 
 ## sim: the deterministic simulations over SEEDS seeds each (make test runs 500 of core/sim and 25 of
 ## core/zab's): whole members (replica + ZAB) with clients checked by porcupine in core/sim, the protocol

@@ -349,6 +349,10 @@ func TestWatchSurvivesMemberKill(t *testing.T) {
 	lc, _ := dial(t, longSession, leader.Addr)
 	_, err := lc.Create("/away", []byte("0"), 0, openACL)
 	require.NoError(t, err)
+	// Reads through a follower are only sequentially consistent: sync so
+	// the watcher's member has the create before the watch is set.
+	_, err = w.Sync("/away")
+	require.NoError(t, err)
 	_, _, ch, err := w.GetW("/away")
 	require.NoError(t, err)
 
