@@ -251,6 +251,14 @@ func (r *Replica) closeAll(nowMs int64) {
 		// them or not; this member learns which as a learner.
 		r.PersistFailed(r.lastApplied+1, proto.ErrConnectionLoss, nowMs)
 	}
+	// Closes this member decided as leader and did not commit are the next
+	// leader's to decide: the sessions are open again here (or a client
+	// reattaching through this member would be told they expired).
+	for _, s := range r.sessions.List() {
+		if s.Closing && !r.closed[s.ID] {
+			r.sessions.Reopen(s.ID, nowMs)
+		}
+	}
 	r.prep.Reset()
 	r.lastProposed = r.lastApplied
 	e.reconfigZxid = 0

@@ -154,6 +154,18 @@ func (t *Table) MarkClosing(id int64) {
 	t.unschedule(s)
 }
 
+// Reopen undoes MarkClosing: the close that was decided will not happen
+// here (an ensemble leader stepped down before committing it; the next
+// leader decides). The session is tracked again from nowMs.
+func (t *Table) Reopen(id int64, nowMs int64) {
+	s, ok := t.sessions[id]
+	if !ok || !s.Closing {
+		return
+	}
+	s.Closing = false
+	t.schedule(s, nowMs)
+}
+
 // Remove drops a session (on applying its closeSession txn).
 func (t *Table) Remove(id int64) {
 	s, ok := t.sessions[id]

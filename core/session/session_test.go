@@ -78,3 +78,19 @@ func TestExpiredIsSortedAndDeterministic(t *testing.T) {
 	}
 	assert.Equal(t, []int64{1, 3, 5, 7, 9}, tb.Expired(10000))
 }
+
+func TestReopenUndoesMarkClosing(t *testing.T) {
+	tb := New(100, 1, 0, []byte("k"))
+	tb.Add(7, 1000, 0)
+	tb.MarkClosing(7)
+	assert.Empty(t, tb.Expired(5000), "a closing session is not expired again")
+	assert.False(t, tb.Touch(7, 100))
+	tb.Reopen(7, 200)
+	s, ok := tb.Get(7)
+	require.True(t, ok)
+	assert.False(t, s.Closing)
+	assert.True(t, tb.Touch(7, 300), "touched again")
+	assert.Empty(t, tb.Expired(1000))
+	assert.Equal(t, []int64{7}, tb.Expired(1500), "and expires again after its timeout")
+	tb.Reopen(8, 0) // unknown: nothing happens
+}
