@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -42,7 +43,7 @@ func (d *disk) last() int64 {
 func (d *disk) Entries(after, upto int64) ([]zab.Entry, bool) {
 	i := 0
 	if after != d.base {
-		k, ok := slices.BinarySearchFunc(d.log, after, func(e zab.Entry, z int64) int { return cmp64(e.Zxid, z) })
+		k, ok := slices.BinarySearchFunc(d.log, after, func(e zab.Entry, z int64) int { return cmp.Compare(e.Zxid, z) })
 		if !ok {
 			return nil, false
 		}
@@ -56,16 +57,6 @@ func (d *disk) Entries(after, upto int64) ([]zab.Entry, bool) {
 		return nil, false
 	}
 	return out, true
-}
-
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // appendEntries logs entries; they must continue the log.
@@ -94,7 +85,7 @@ func follows(prev, z int64) bool {
 // holds reports whether the disk holds zxid durably: in the log, or in a
 // snapshot at or after it (the other invariants keep histories one).
 func (d *disk) holds(zxid int64) bool {
-	if _, ok := slices.BinarySearchFunc(d.log, zxid, func(e zab.Entry, z int64) int { return cmp64(e.Zxid, z) }); ok {
+	if _, ok := slices.BinarySearchFunc(d.log, zxid, func(e zab.Entry, z int64) int { return cmp.Compare(e.Zxid, z) }); ok {
 		return true
 	}
 	return len(d.snaps) > 0 && d.snaps[len(d.snaps)-1].zxid >= zxid
@@ -124,7 +115,7 @@ func (d *disk) removeSnapshotsAfter(zxid int64) {
 
 // addSnapshot records a snapshot (replacing one at the same zxid).
 func (d *disk) addSnapshot(zxid int64, data []byte) {
-	i, found := slices.BinarySearchFunc(d.snaps, zxid, func(s snapFile, z int64) int { return cmp64(s.zxid, z) })
+	i, found := slices.BinarySearchFunc(d.snaps, zxid, func(s snapFile, z int64) int { return cmp.Compare(s.zxid, z) })
 	if found {
 		d.snaps[i].data = data
 		return

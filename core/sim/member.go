@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -309,7 +310,7 @@ func (m *member) trimDuplicates(req zab.PersistRequest) zab.PersistRequest {
 	k := 0
 	for k < len(req.Entries) && req.Entries[k].Zxid <= m.known[n-1].zxid {
 		e := req.Entries[k]
-		i, ok := slices.BinarySearchFunc(m.known, e.Zxid, func(k knownEntry, z int64) int { return cmp64(k.zxid, z) })
+		i, ok := slices.BinarySearchFunc(m.known, e.Zxid, func(k knownEntry, z int64) int { return cmp.Compare(k.zxid, z) })
 		if !ok || m.known[i].hash != payloadHash(e.Txn) {
 			break // not a duplicate: the check in issue reports it
 		}
@@ -385,7 +386,7 @@ func (m *member) observe(serving bool) {
 		m.seen = to
 		return
 	}
-	i, _ := slices.BinarySearchFunc(m.known, from, func(k knownEntry, z int64) int { return cmp64(k.zxid, z) })
+	i, _ := slices.BinarySearchFunc(m.known, from, func(k knownEntry, z int64) int { return cmp.Compare(k.zxid, z) })
 	if i < len(m.known) && m.known[i].zxid == from {
 		i++
 	}

@@ -1,6 +1,7 @@
 package zab
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/rand"
@@ -36,7 +37,7 @@ func (s *memStorage) last() int64 {
 func (s *memStorage) Entries(after, upto int64) ([]Entry, bool) {
 	i := 0
 	if after != 0 {
-		k, ok := slices.BinarySearchFunc(s.log, after, func(e Entry, z int64) int { return cmpInt(e.Zxid, z) })
+		k, ok := slices.BinarySearchFunc(s.log, after, func(e Entry, z int64) int { return cmp.Compare(e.Zxid, z) })
 		if !ok {
 			return nil, false
 		}
@@ -573,7 +574,7 @@ func TestEnsembleSurvivesCrashes(t *testing.T) {
 			for _, id := range c.ids {
 				a := c.members[id].applied
 				for z, txn := range c.committed {
-					i, ok := slices.BinarySearchFunc(a, z, func(e Entry, z int64) int { return cmpInt(e.Zxid, z) })
+					i, ok := slices.BinarySearchFunc(a, z, func(e Entry, z int64) int { return cmp.Compare(e.Zxid, z) })
 					require.True(t, ok, "seed %d: member %d lost committed 0x%x", seed, id, z)
 					require.Equal(t, string(txn), string(a[i].Txn))
 				}

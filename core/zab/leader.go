@@ -1,6 +1,7 @@
 package zab
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 )
@@ -423,7 +424,7 @@ func (n *Node) windowEntries(base, end int64) ([]Entry, bool) {
 		return nil, false
 	}
 	w := n.lead.window
-	i, found := slices.BinarySearchFunc(w, base, func(e Entry, z int64) int { return cmpInt(e.Zxid, z) })
+	i, found := slices.BinarySearchFunc(w, base, func(e Entry, z int64) int { return cmp.Compare(e.Zxid, z) })
 	if !found {
 		return nil, false
 	}
@@ -435,16 +436,6 @@ func (n *Node) windowEntries(base, end int64) ([]Entry, bool) {
 		return nil, false
 	}
 	return out, true
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // snapLearner asks the driver for a snapshot for h; SnapStarted continues.

@@ -123,12 +123,7 @@ recovery-time measurement of a server restarting on a populated data directory.`
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(res); err != nil {
-					return fmt.Errorf("bench: write result: %w", err)
-				}
-				return nil
+				return writeJSON(out, res)
 			}
 			return WriteText(out, res)
 		},
@@ -177,12 +172,7 @@ func newLogger(w io.Writer) *zap.Logger {
 // writeWait prints a WaitForGet result, as JSON or for a human.
 func writeWait(w io.Writer, res *WaitResult, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("bench: write result: %w", err)
-		}
-		return nil
+		return writeJSON(w, res)
 	}
 	p := &errWriter{w: w}
 	p.printf("getData %s answered by %s after %.3f s (%d attempts)\n", res.Path, res.Server, res.Seconds, res.Attempts)
@@ -192,12 +182,7 @@ func writeWait(w io.Writer, res *WaitResult, asJSON bool) error {
 // writeFailover prints a Failover result, as JSON or for a human.
 func writeFailover(w io.Writer, res *FailoverResult, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("bench: write result: %w", err)
-		}
-		return nil
+		return writeJSON(w, res)
 	}
 	return WriteFailoverText(w, res)
 }
@@ -278,4 +263,14 @@ func (p *errWriter) printf(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
 	}
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("bench: write result: %w", err)
+	}
+	return nil
 }
