@@ -17,7 +17,6 @@ import (
 	"github.com/warrenhq/warren/core/peer"
 	"github.com/warrenhq/warren/core/proto"
 	"github.com/warrenhq/warren/core/replica"
-	"github.com/warrenhq/warren/core/txnlog"
 	"github.com/warrenhq/warren/core/zab"
 )
 
@@ -218,7 +217,7 @@ func (m *member) persistLoop(ctx context.Context) {
 			var err error
 			if reqs[i].Kind == zab.PersistAppend {
 				for j < len(reqs) && reqs[j].Kind == zab.PersistAppend && err == nil {
-					err = m.appendNoSync(reqs[j])
+					err = m.disk.appendEntries(reqs[j].Entries)
 					j++
 				}
 				if err == nil {
@@ -237,14 +236,6 @@ func (m *member) persistLoop(ctx context.Context) {
 			i = j
 		}
 	}
-}
-
-func (m *member) appendNoSync(req zab.PersistRequest) error {
-	recs := make([]txnlog.Record, len(req.Entries))
-	for i, e := range req.Entries {
-		recs[i] = txnlog.Record{Zxid: e.Zxid, Payload: e.Txn}
-	}
-	return m.disk.st.log.Append(recs)
 }
 
 // flush runs after every batch of loop events: it lets the replica act on

@@ -37,11 +37,7 @@ type zabDisk struct {
 func (d *zabDisk) Do(req zab.PersistRequest) error {
 	switch req.Kind {
 	case zab.PersistAppend:
-		recs := make([]txnlog.Record, len(req.Entries))
-		for i, e := range req.Entries {
-			recs[i] = txnlog.Record{Zxid: e.Zxid, Payload: e.Txn}
-		}
-		if err := d.st.log.Append(recs); err != nil {
+		if err := d.appendEntries(req.Entries); err != nil {
 			return err
 		}
 		return d.st.log.Sync()
@@ -60,6 +56,16 @@ func (d *zabDisk) Do(req zab.PersistRequest) error {
 		return vfs.WriteFileAtomic(d.st.fs, d.secretPath, req.Data[0], 0o600)
 	}
 	return fmt.Errorf("zab persistence: unknown request kind %v", req.Kind)
+}
+
+// appendEntries writes entries to the log without making them durable
+// (the caller syncs, once for a run of appends).
+func (d *zabDisk) appendEntries(es []zab.Entry) error {
+	recs := make([]txnlog.Record, len(es))
+	for i, e := range es {
+		recs[i] = txnlog.Record{Zxid: e.Zxid, Payload: e.Txn}
+	}
+	return d.st.log.Append(recs)
 }
 
 // truncate removes every logged transaction after zxid, and every snapshot
