@@ -1,0 +1,43 @@
+// Package sdk is Warren's Go client for the ZooKeeper protocol. It talks to
+// Warren and to Apache ZooKeeper alike, and shares its wire codec
+// (core/proto, core/zkwire) with the server.
+//
+// # Sessions and connections
+//
+// Connect parses a connect string ("host:port,host:port/chroot"), opens a
+// session on one of the hosts and returns a *Conn. The Conn keeps the
+// session alive across connection losses: it reconnects to the next host
+// (hostnames are resolved again on every attempt), resumes the session with
+// its id, password and the highest zxid seen (so it never reads older state
+// than it already saw), re-sends the credentials given to AddAuth, and
+// re-registers every watch with setWatches2. Connection state changes are
+// delivered in order on the channels returned by States. An expired session
+// is reported (StateExpired) and the Conn becomes unusable: it is never
+// replaced by a new session silently.
+//
+// # Concurrency model
+//
+// A Conn is safe for concurrent use. Each connection has exactly one
+// writer goroutine and one reader goroutine, and one manager goroutine per
+// Conn dials and re-dials. Calls are pipelined: a call enqueues its request
+// and waits; the writer assigns the xid, appends the call to the pending
+// queue and writes the frame; the reader matches each reply to the head of
+// the pending queue (ZooKeeper answers a session's requests in order).
+// A mutex guards the session state, the pending queue and the watch tables;
+// it is never held across network I/O.
+//
+// Bad input from a server (a malformed or oversized frame, a reply with an
+// unexpected xid, an undecodable body) drops the connection: every pending
+// call fails with ErrConnectionLoss and the Conn reconnects. A call that
+// fails with ErrConnectionLoss may or may not have been executed by the
+// server.
+//
+// # Watches
+//
+// GetW, ExistsW and ChildrenW set one-shot watches and return a channel
+// that receives exactly one Event. AddWatch sets a persistent or
+// persistent-recursive watch whose events arrive, in order and without
+// loss, on the Watcher's channel until the Watcher is closed. Event paths
+// are relative to the chroot. Events are delivered before the replies that
+// follow them on the wire are returned to their callers.
+package sdk
