@@ -45,8 +45,10 @@ type OpResult struct {
 	Path string
 	// Stat is set for create2-style creates and sets.
 	Stat Stat
-	// Err is nil on success; in a failed Multi the failing operation has
-	// its code and the others ErrRuntimeInconsistency (rolled back) or OK.
+	// Err is nil on success. In a failed Multi every result has Type
+	// OpError: the failing operation carries its code, the operations
+	// after it ErrRuntimeInconsistency, and those before it a nil Err
+	// (they were rolled back).
 	Err error
 }
 

@@ -326,22 +326,22 @@ type Watcher struct {
 // when the session ends.
 func (w *Watcher) Events() <-chan Event { return w.w.q.out }
 
-// Close removes the watch (from the server too when it was the client's
-// last watch of that kind on the path) and closes the stream.
+// Close removes the watch and closes the stream. When it was the client's
+// last watch of any kind on that path, the server's registration is removed
+// too (removeWatches with type Any, which every 3.6+ server accepts);
+// otherwise the server keeps sending the path's events and the client
+// drops those no local watch wants.
 func (w *Watcher) Close(ctx context.Context) error {
 	c := w.c
 	c.mu.Lock()
-	last := c.watches.remove(w.key, w.w)
+	c.watches.remove(w.key, w.w)
+	othersOnPath := c.watches.hasPath(w.key.path)
 	c.mu.Unlock()
 	w.w.q.abandon()
-	if !last {
+	if othersOnPath {
 		return nil
 	}
-	typ := proto.WatcherPersistent
-	if w.key.kind == kindRecursive {
-		typ = proto.WatcherPersistentRecursive
-	}
-	err := c.do(ctx, proto.OpRemoveWatches, w.key.path, &proto.RemoveWatchesRequest{Path: addChroot(w.key.path, c.chroot), Type: typ}, nil, nil)
+	err := c.do(ctx, proto.OpRemoveWatches, w.key.path, &proto.RemoveWatchesRequest{Path: addChroot(w.key.path, c.chroot), Type: proto.WatcherAny}, nil, nil)
 	if errors.Is(err, ErrNoWatcher) || errors.Is(err, ErrClosed) || errors.Is(err, ErrSessionExpired) {
 		return nil
 	}

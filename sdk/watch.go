@@ -79,8 +79,8 @@ func newWatchTable() watchTable { return watchTable{m: map[watchKey][]*watcher{}
 
 func (t *watchTable) add(k watchKey, w *watcher) { t.m[k] = append(t.m[k], w) }
 
-// remove drops w and reports whether it was the last watcher of k.
-func (t *watchTable) remove(k watchKey, w *watcher) bool {
+// remove drops w from k.
+func (t *watchTable) remove(k watchKey, w *watcher) {
 	ws := t.m[k]
 	for i, x := range ws {
 		if x == w {
@@ -90,9 +90,18 @@ func (t *watchTable) remove(k watchKey, w *watcher) bool {
 	}
 	if len(ws) == 0 {
 		delete(t.m, k)
-		return true
+		return
 	}
 	t.m[k] = ws
+}
+
+// hasPath reports whether any watch remains on path.
+func (t *watchTable) hasPath(path string) bool {
+	for k := kindData; k <= kindRecursive; k++ {
+		if len(t.m[watchKey{path, k}]) > 0 {
+			return true
+		}
+	}
 	return false
 }
 
