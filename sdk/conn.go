@@ -143,6 +143,7 @@ type Conn struct {
 	lastZxid  int64
 	xid       int32
 	cur       *wire
+	server    string        // address of cur
 	up        chan struct{} // closed while connected; replaced on suspension
 	finalErr  error         // set when the Conn is finished (closed or expired)
 	auths     []proto.AuthPacket
@@ -187,6 +188,17 @@ func (c *Conn) SessionID() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.sessionID
+}
+
+// Server returns the address of the server the Conn is connected to, or ""
+// while it is not connected.
+func (c *Conn) Server() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return ""
+	}
+	return c.server
 }
 
 // SessionTimeout returns the timeout negotiated with the server.
@@ -357,8 +369,9 @@ func (c *Conn) dial(entry string) (*wire, bool, error) {
 		return nil, false, err
 	}
 	var nc net.Conn
-	for _, a := range addrs {
-		if nc, err = c.cfg.dialer.DialContext(ctx, "tcp", a); err == nil {
+	var addr string
+	for _, addr = range addrs {
+		if nc, err = c.cfg.dialer.DialContext(ctx, "tcp", addr); err == nil {
 			break
 		}
 	}
@@ -389,6 +402,7 @@ func (c *Conn) dial(entry string) (*wire, bool, error) {
 	_ = nc.SetDeadline(time.Time{})
 	w := &wire{nc: nc, dead: make(chan struct{})}
 	c.mu.Lock()
+	c.server = addr
 	first := c.sessionID == 0
 	c.sessionID, c.passwd = resp.SessionID, resp.Passwd
 	c.timeout = time.Duration(resp.TimeOut) * time.Millisecond

@@ -18,6 +18,7 @@ type proxy struct {
 	mu     sync.Mutex
 	links  []*link
 	paused bool
+	refuse bool
 	resume chan struct{}
 }
 
@@ -45,6 +46,13 @@ func (p *proxy) accept() {
 		c, err := p.ln.Accept()
 		if err != nil {
 			return
+		}
+		p.mu.Lock()
+		refuse := p.refuse
+		p.mu.Unlock()
+		if refuse {
+			_ = c.Close()
+			continue
 		}
 		s, err := net.Dial("tcp", p.target)
 		if err != nil {
@@ -134,4 +142,12 @@ func (p *proxy) inject(b []byte) {
 		_, _ = l.client.Write(b)
 		l.wmu.Unlock()
 	}
+}
+
+// setRefuse makes the proxy close new connections at once (true) or relay
+// them again (false).
+func (p *proxy) setRefuse(on bool) {
+	p.mu.Lock()
+	p.refuse = on
+	p.mu.Unlock()
 }

@@ -66,7 +66,8 @@ func waitState(t *testing.T, ch <-chan sdk.State, want sdk.State) {
 func TestAgainstServers(t *testing.T) {
 	for _, tg := range []testutil.Target{testutil.TargetWarren, testutil.TargetZooKeeper} {
 		t.Run(string(tg), func(t *testing.T) {
-			addr := tg.Start(t, testutil.ServerConfig{ExtendedTypes: true, ContainerCheckInterval: time.Hour})
+			// A short tick lets the expiry test use a 2 s session.
+			addr := tg.Start(t, testutil.ServerConfig{TickTime: 500 * time.Millisecond, ExtendedTypes: true, ContainerCheckInterval: time.Hour})
 			t.Run("Ops", func(t *testing.T) { testOps(t, addr) })
 			t.Run("CreateModes", func(t *testing.T) { testCreateModes(t, addr) })
 			t.Run("Errors", func(t *testing.T) { testErrors(t, addr) })
@@ -78,6 +79,7 @@ func TestAgainstServers(t *testing.T) {
 			t.Run("Pipelined", func(t *testing.T) { testPipelined(t, addr) })
 			t.Run("ReconnectResumes", func(t *testing.T) { testReconnect(t, addr) })
 			t.Run("BadReplyDropsConnection", func(t *testing.T) { testBadReply(t, addr) })
+			t.Run("ExpiryIsReported", func(t *testing.T) { testExpiry(t, addr) })
 		})
 	}
 }
@@ -461,4 +463,34 @@ func testBadReply(t *testing.T, addr string) {
 	waitState(t, states, sdk.StateReconnected)
 	_, _, err = c.Get(ctx, "/bad")
 	require.NoError(t, err)
+}
+
+// testExpiry keeps the client away from the server past its session
+// timeout: on reconnection the expiry is reported, not papered over.
+func testExpiry(t *testing.T, addr string) {
+	ctx := ctxT(t)
+	px := startProxy(t, addr)
+	c, err := sdk.Connect(ctx, px.addr(), sdk.WithSessionTimeout(2*time.Second))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	states := c.States()
+	other := connect(t, addr)
+	_, _, err = c.Create(ctx, "/exp", nil, sdk.CreateOptions{Mode: sdk.ModeEphemeral})
+	require.NoError(t, err)
+	_, _, ch, err := c.ExistsW(ctx, "/exp")
+	require.NoError(t, err)
+	_, _, gone, err := other.ExistsW(ctx, "/exp")
+	require.NoError(t, err)
+
+	px.setRefuse(true)
+	px.cut()
+	waitState(t, states, sdk.StateSuspended)
+	assert.Equal(t, sdk.Event{Type: sdk.EventNodeDeleted, Path: "/exp"}, event(t, gone), "the server expired the session")
+	px.setRefuse(false)
+	waitState(t, states, sdk.StateExpired)
+	assert.Equal(t, sdk.Event{Type: sdk.EventSession, State: sdk.StateExpired}, event(t, ch))
+	_, _, err = c.Get(ctx, "/")
+	assert.ErrorIs(t, err, sdk.ErrSessionExpired)
+	_, ok := <-states
+	assert.False(t, ok, "the state stream ends after expiry")
 }

@@ -1,0 +1,93 @@
+package sdk_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warrenhq/warren/internal/testutil"
+	"github.com/warrenhq/warren/sdk"
+)
+
+// resumeAcrossRestart sets a one-shot watch, a recursive watch and an
+// ephemeral node, lets restart bring the server down and up again, and
+// checks that the session, the ephemeral and both watches survived.
+func resumeAcrossRestart(t *testing.T, addr string, restart func()) {
+	ctx := ctxT(t)
+	c := connect(t, addr)
+	states := c.States()
+	sid := c.SessionID()
+	_, _, err := c.Create(ctx, "/rs", nil, sdk.CreateOptions{})
+	require.NoError(t, err)
+	_, _, err = c.Create(ctx, "/rs/eph", nil, sdk.CreateOptions{Mode: sdk.ModeEphemeral})
+	require.NoError(t, err)
+	_, _, ch, err := c.GetW(ctx, "/rs")
+	require.NoError(t, err)
+	rw, err := c.AddWatch(ctx, "/rs", true)
+	require.NoError(t, err)
+
+	restart()
+	waitState(t, states, sdk.StateSuspended)
+	waitState(t, states, sdk.StateReconnected)
+	assert.Equal(t, sid, c.SessionID(), "session resumed")
+
+	other := connect(t, addr)
+	_, ok, err := other.Exists(ctx, "/rs/eph")
+	require.NoError(t, err)
+	assert.True(t, ok, "the ephemeral survived the restart")
+	_, err = other.Set(ctx, "/rs", []byte("x"), -1)
+	require.NoError(t, err)
+	assert.Equal(t, sdk.Event{Type: sdk.EventNodeDataChanged, Path: "/rs"}, event(t, ch))
+	assert.Equal(t, sdk.Event{Type: sdk.EventNodeDataChanged, Path: "/rs"}, event(t, rw.Events()))
+}
+
+func TestResumeAfterWarrenRestart(t *testing.T) {
+	e := testutil.StartEnsemble(t, testutil.EnsembleOptions{Participants: 1})
+	m := e.Members[0]
+	resumeAcrossRestart(t, m.Addr, func() {
+		m.Kill()
+		require.NoError(t, m.Restart(20*time.Second))
+	})
+}
+
+func TestResumeAfterZooKeeperRestart(t *testing.T) {
+	z := testutil.StartZooKeeper(t, testutil.ZKOptions{})
+	resumeAcrossRestart(t, z.Addr, func() {
+		z.Stop()
+		restartZooKeeper(t, z)
+	})
+}
+
+// restartZooKeeper starts ZooKeeper again on the stopped server's zoo.cfg
+// (same port, same data); testutil has no restart for ZooKeeper.
+func restartZooKeeper(t *testing.T, z *testutil.ZK) {
+	cmd := exec.Command("java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+		"-Djava.net.preferIPv4Stack=true", "-Dzookeeper.forceSync=no",
+		"-Dzookeeper.log.dir="+z.Dir, "-Dlog4j.configuration=file:"+filepath.Join(z.Dir, "log4j.properties"),
+		"-cp", "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar",
+		"org.apache.zookeeper.server.ZooKeeperServerMain", filepath.Join(z.Dir, "zoo.cfg"))
+	out, err := os.Create(filepath.Join(z.Dir, "zookeeper-restart.out"))
+	require.NoError(t, err)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		_ = out.Close()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := testutil.FourLetter(z.Addr, "ruok"); err == nil && resp == "imok" {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "ZooKeeper did not come back")
+		time.Sleep(100 * time.Millisecond)
+	}
+}
