@@ -146,6 +146,7 @@ type Conn struct {
 	server    string        // address of cur
 	up        chan struct{} // closed while connected; replaced on suspension
 	finalErr  error         // set when the Conn is finished (closed or expired)
+	closed    bool          // Close was called: no reconnection, no Suspended
 	auths     []proto.AuthPacket
 	watches   watchTable
 	stateSubs []*queue[State]
@@ -260,6 +261,7 @@ func (c *Conn) terminalErr() error {
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	connected := c.cur != nil && c.finalErr == nil
+	c.closed = true
 	c.mu.Unlock()
 	if connected {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -287,6 +289,12 @@ func (c *Conn) do(ctx context.Context, op proto.OpCode, path string, req, resp p
 	case <-ctx.Done():
 		// The call may still be written and answered; its result is dropped.
 		return fmt.Errorf("%s %s: %w", op, path, ctx.Err())
+	case <-c.done:
+		select {
+		case <-cl.done:
+		default:
+			return fmt.Errorf("%s %s: %w", op, path, c.terminalErr())
+		}
 	}
 	if cl.err != nil {
 		return fmt.Errorf("%s %s: %w", op, path, cl.err)
@@ -320,6 +328,14 @@ func (c *Conn) manage() {
 	defer close(c.done)
 	backoff := 50 * time.Millisecond
 	for {
+		c.mu.Lock()
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			// Close sends closeSession first: the server then drops the
+			// connection, which must not be mistaken for a loss.
+			<-c.closing
+		}
 		select {
 		case <-c.closing:
 			c.finish(StateClosed, ErrClosed)
@@ -452,11 +468,8 @@ func (c *Conn) run(w *wire) {
 	c.up = make(chan struct{})
 	pending, auths := w.pending, w.authWait
 	w.pending, w.authWait = nil, nil
-	closing := false
-	select {
-	case <-c.closing:
-		closing = true
-	default:
+	closing := c.closed
+	if !closing {
 		c.setState(StateSuspended)
 	}
 	c.mu.Unlock()

@@ -24,7 +24,11 @@
 // queue and writes the frame; the reader matches each reply to the head of
 // the pending queue (ZooKeeper answers a session's requests in order).
 // A mutex guards the session state, the pending queue and the watch tables;
-// it is never held across network I/O.
+// it is never held across network I/O. The only nested lock is an event
+// or state queue's own mutex, taken while the Conn's mutex is held (never the
+// other way round). Persistent-watch events and state changes go through
+// unbounded queues, so a slow consumer never stalls the reader; read them
+// or Close the Watcher.
 //
 // Bad input from a server (a malformed or oversized frame, a reply with an
 // unexpected xid, an undecodable body) drops the connection: every pending

@@ -197,8 +197,10 @@ func (c *Conn) Set(ctx context.Context, path string, data []byte, version int32)
 		return Stat{}, err
 	}
 	var resp proto.SetDataResponse
-	err := c.do(ctx, proto.OpSetData, path, &proto.SetDataRequest{Path: addChroot(path, c.chroot), Data: data, Version: version}, &resp, nil)
-	return resp.Stat, err
+	if err := c.do(ctx, proto.OpSetData, path, &proto.SetDataRequest{Path: addChroot(path, c.chroot), Data: data, Version: version}, &resp, nil); err != nil {
+		return Stat{}, err
+	}
+	return resp.Stat, nil
 }
 
 // Children returns a node's children (unsorted, as the server sends them)
@@ -244,8 +246,10 @@ func (c *Conn) SetACL(ctx context.Context, path string, acl []ACL, version int32
 		return Stat{}, err
 	}
 	var resp proto.SetACLResponse
-	err := c.do(ctx, proto.OpSetACL, path, &proto.SetACLRequest{Path: addChroot(path, c.chroot), ACL: acl, Version: version}, &resp, nil)
-	return resp.Stat, err
+	if err := c.do(ctx, proto.OpSetACL, path, &proto.SetACLRequest{Path: addChroot(path, c.chroot), ACL: acl, Version: version}, &resp, nil); err != nil {
+		return Stat{}, err
+	}
+	return resp.Stat, nil
 }
 
 // Sync waits until the server this Conn is connected to has applied every

@@ -80,6 +80,8 @@ func TestAgainstServers(t *testing.T) {
 			t.Run("ReconnectResumes", func(t *testing.T) { testReconnect(t, addr) })
 			t.Run("BadReplyDropsConnection", func(t *testing.T) { testBadReply(t, addr) })
 			t.Run("ExpiryIsReported", func(t *testing.T) { testExpiry(t, addr) })
+			t.Run("HostFailover", func(t *testing.T) { testHostFailover(t, addr) })
+			t.Run("Close", func(t *testing.T) { testClose(t, addr) })
 		})
 	}
 }
@@ -493,4 +495,36 @@ func testExpiry(t *testing.T, addr string) {
 	assert.ErrorIs(t, err, sdk.ErrSessionExpired)
 	_, ok := <-states
 	assert.False(t, ok, "the state stream ends after expiry")
+}
+
+// testHostFailover lists a dead host first: Connect moves on to the next.
+func testHostFailover(t *testing.T, addr string) {
+	dead := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
+	c := connect(t, dead+","+addr, sdk.WithoutShuffle())
+	assert.Equal(t, addr, c.Server())
+	_, _, err := c.Get(ctxT(t), "/")
+	require.NoError(t, err)
+}
+
+// testClose: Close ends the session (its ephemerals go), reports
+// StateClosed, and later calls fail with ErrClosed.
+func testClose(t *testing.T, addr string) {
+	ctx := ctxT(t)
+	other := connect(t, addr)
+	c, err := sdk.Connect(ctx, addr)
+	require.NoError(t, err)
+	states := c.States()
+	_, _, err = c.Create(ctx, "/closing", nil, sdk.CreateOptions{Mode: sdk.ModeEphemeral})
+	require.NoError(t, err)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _, err = c.Get(cctx, "/")
+	assert.ErrorIs(t, err, context.Canceled)
+	require.NoError(t, c.Close())
+	waitState(t, states, sdk.StateClosed)
+	_, _, err = c.Get(ctx, "/")
+	assert.ErrorIs(t, err, sdk.ErrClosed)
+	_, ok, err := other.Exists(ctx, "/closing")
+	require.NoError(t, err)
+	assert.False(t, ok, "closeSession removed the ephemeral")
 }
