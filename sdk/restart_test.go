@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -90,4 +91,32 @@ func restartZooKeeper(t *testing.T, z *testutil.ZK) {
 		require.True(t, time.Now().Before(deadline), "ZooKeeper did not come back")
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestMoveToAnotherMember kills the ensemble member the Conn is connected
+// to: the Conn moves to another host of the connect string and resumes its
+// session there, with its watch.
+func TestMoveToAnotherMember(t *testing.T) {
+	e := testutil.StartEnsemble(t, testutil.EnsembleOptions{Participants: 3})
+	ctx := ctxT(t)
+	c := connect(t, strings.Join(e.Addrs(), ","))
+	states := c.States()
+	sid := c.SessionID()
+	_, _, err := c.Create(ctx, "/mv", nil, sdk.CreateOptions{Mode: sdk.ModeEphemeral})
+	require.NoError(t, err)
+	_, _, ch, err := c.GetW(ctx, "/mv")
+	require.NoError(t, err)
+	first := c.Server()
+	for _, m := range e.Members {
+		if m.Addr == first {
+			m.Kill()
+		}
+	}
+	waitState(t, states, sdk.StateSuspended)
+	waitState(t, states, sdk.StateReconnected)
+	assert.Equal(t, sid, c.SessionID())
+	assert.NotEqual(t, first, c.Server())
+	_, err = c.Set(ctx, "/mv", []byte("moved"), -1)
+	require.NoError(t, err)
+	assert.Equal(t, sdk.Event{Type: sdk.EventNodeDataChanged, Path: "/mv"}, event(t, ch))
 }
