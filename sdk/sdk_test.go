@@ -47,7 +47,13 @@ func event(t *testing.T, ch <-chan sdk.Event) sdk.Event {
 
 func waitState(t *testing.T, ch <-chan sdk.State, want sdk.State) {
 	t.Helper()
-	deadline := time.After(waitFor)
+	waitStateWithin(t, ch, want, waitFor)
+}
+
+// waitStateWithin waits up to d for the state want on ch.
+func waitStateWithin(t *testing.T, ch <-chan sdk.State, want sdk.State, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
 	for {
 		select {
 		case s, ok := <-ch:
