@@ -44,4 +44,29 @@
 // loss, on the Watcher's channel until the Watcher is closed. Event paths
 // are relative to the chroot. Events are delivered before the replies that
 // follow them on the wire are returned to their callers.
+//
+// The server holds one registration per (session, path, kind) whatever
+// the number of local watches, and sends each event once; the Conn hands
+// it to every local watch that wants it, as the Java client does: a
+// persistent watch on a path also receives the events of that path that
+// a recursive watch on it (or an ancestor) causes the server to send.
+//
+// RemoveWatches removes all of the client's watches of a WatcherType on a
+// path (ZooKeeper's removeAllWatches): each removed one-shot watch receives
+// EventDataWatchRemoved or EventChildWatchRemoved, each removed Watcher
+// EventPersistentWatchRemoved, and the channel or stream closes. A path
+// without such a watch fails with ErrNoWatcher before anything is sent;
+// with local, the watches are removed even when the server cannot be
+// reached. CheckWatches asks the server whether a watch of that type is
+// registered. ZooKeeper 3.8 servers know the types Children, Data and Any
+// only: the persistent types are sent as Any, and only when the client
+// keeps no other watch on the path (otherwise the server's registration
+// stays and the client drops the events no watch wants). Watcher.Close
+// works the same way for one Watcher.
+//
+// GetConfigW watches /zookeeper/config (the chroot never applies to it).
+// On a 3.8 server a later AddWatch of the other mode on the same path
+// replaces the server's registration (ZOOKEEPER-4466, fixed in 3.9;
+// Warren keeps both); the Conn keeps both Watchers, as the Java client
+// does, so the earlier one receives only what the server still sends.
 package sdk

@@ -55,6 +55,9 @@ var (
 	ErrRequestTimeout          error = proto.ErrRequestTimeout
 	ErrQuotaExceeded           error = proto.ErrQuotaExceeded
 	ErrThrottledOp             error = proto.ErrThrottledOp
+	ErrNewConfigNoQuorum       error = proto.ErrNewConfigNoQuorum
+	ErrReconfigInProgress      error = proto.ErrReconfigInProgress
+	ErrReconfigDisabled        error = proto.ErrReconfigDisabled
 )
 
 // ErrClosed is returned by calls on a Conn after Close.

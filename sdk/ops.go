@@ -330,7 +330,9 @@ type Watcher struct {
 // when the session ends.
 func (w *Watcher) Events() <-chan Event { return w.w.q.out }
 
-// Close removes the watch and closes the stream. When it was the client's
+// Close removes the watch and closes the stream (dropping the events not
+// yet read). A Watcher that RemoveWatches removed, or that the session's
+// end closed, is already gone: Close then only drops its stream. When it was the client's
 // last watch of any kind on that path, the server's registration is removed
 // too (removeWatches with type Any, which every 3.6+ server accepts);
 // otherwise the server keeps sending the path's events and the client
@@ -338,11 +340,13 @@ func (w *Watcher) Events() <-chan Event { return w.w.q.out }
 func (w *Watcher) Close(ctx context.Context) error {
 	c := w.c
 	c.mu.Lock()
+	gone := w.w.gone
+	w.w.gone = true
 	c.watches.remove(w.key, w.w)
 	othersOnPath := c.watches.hasPath(w.key.path)
 	c.mu.Unlock()
 	w.w.q.abandon()
-	if othersOnPath {
+	if gone || othersOnPath {
 		return nil
 	}
 	err := c.do(ctx, proto.OpRemoveWatches, w.key.path, &proto.RemoveWatchesRequest{Path: addChroot(w.key.path, c.chroot), Type: proto.WatcherAny}, nil, nil)

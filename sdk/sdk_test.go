@@ -88,6 +88,9 @@ func TestAgainstServers(t *testing.T) {
 			t.Run("ExpiryIsReported", func(t *testing.T) { testExpiry(t, addr) })
 			t.Run("HostFailover", func(t *testing.T) { testHostFailover(t, addr) })
 			t.Run("Close", func(t *testing.T) { testClose(t, addr) })
+			t.Run("RemoveWatches", func(t *testing.T) { testRemoveWatches(t, addr) })
+			t.Run("RemoveWatchesLocal", func(t *testing.T) { testRemoveWatchesLocal(t, addr) })
+			t.Run("Config", func(t *testing.T) { testConfig(t, addr) })
 		})
 	}
 }

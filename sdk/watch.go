@@ -16,10 +16,23 @@ const (
 	EventNodeDeleted         = proto.EventNodeDeleted
 	EventNodeDataChanged     = proto.EventNodeDataChanged
 	EventNodeChildrenChanged = proto.EventNodeChildrenChanged
+	// EventDataWatchRemoved is delivered to a one-shot data or exists
+	// watch that RemoveWatches removed; its channel then closes.
+	EventDataWatchRemoved = proto.EventDataWatchRemoved
+	// EventChildWatchRemoved is delivered to a one-shot child watch that
+	// RemoveWatches removed; its channel then closes.
+	EventChildWatchRemoved = proto.EventChildWatchRemoved
+	// EventPersistentWatchRemoved is delivered to a Watcher that
+	// RemoveWatches removed; its stream then closes.
+	EventPersistentWatchRemoved = proto.EventPersistentWatchRemoved
 	// EventSession is delivered to every watch when the session ends
 	// (State tells why: StateExpired or StateClosed); the watch is gone.
 	EventSession = proto.EventNone
 )
+
+// configPath is ZooKeeper's configuration node (ZooDefs.CONFIG_NODE); the
+// chroot never applies to it.
+const configPath = "/zookeeper/config"
 
 // Event is a watch notification. Path is relative to the chroot.
 type Event struct {
@@ -38,6 +51,11 @@ const (
 	kindChild
 	kindPersistent
 	kindRecursive
+	// kindConfig is a GetConfigW watch under a chroot: keyed by configPath,
+	// registered on the server path configPath without the chroot. Without
+	// a chroot, GetConfigW sets a plain kindData watch on configPath, as
+	// the Java client does.
+	kindConfig
 )
 
 type watchKey struct {
@@ -50,6 +68,7 @@ type watchKey struct {
 type watcher struct {
 	once chan Event
 	q    *queue[Event]
+	gone bool // removed by RemoveWatches or the session's end; guarded by Conn.mu
 }
 
 func (w *watcher) deliver(ev Event) {
@@ -62,6 +81,7 @@ func (w *watcher) deliver(ev Event) {
 }
 
 func (w *watcher) end(ev Event) {
+	w.gone = true
 	if w.once != nil {
 		w.deliver(ev)
 		return
@@ -105,6 +125,40 @@ func (t *watchTable) hasPath(path string) bool {
 	return false
 }
 
+// has reports whether any of kinds has a watch on path.
+func (t *watchTable) has(path string, kinds []watchKind) bool {
+	for _, k := range kinds {
+		if len(t.m[watchKey{path, k}]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// removeKinds drops every watch of kinds on path, ends each with its
+// removal event (DataWatchRemoved, ChildWatchRemoved or
+// PersistentWatchRemoved, as ZKWatchManager.removeWatcher reports them)
+// and returns how many it removed.
+func (t *watchTable) removeKinds(path string, kinds []watchKind) int {
+	n := 0
+	for _, k := range kinds {
+		key := watchKey{path, k}
+		typ := EventDataWatchRemoved
+		switch k {
+		case kindChild:
+			typ = EventChildWatchRemoved
+		case kindPersistent, kindRecursive:
+			typ = EventPersistentWatchRemoved
+		}
+		for _, w := range t.m[key] {
+			w.end(Event{Type: typ, Path: path})
+			n++
+		}
+		delete(t.m, key)
+	}
+	return n
+}
+
 // fireOnce delivers ev to the one-shot watchers of k and drops them.
 func (t *watchTable) fireOnce(k watchKey, ev Event) {
 	for _, w := range t.m[k] {
@@ -122,7 +176,13 @@ func (t *watchTable) firePersistent(k watchKey, ev Event) {
 // dispatch routes a server notification as ZooKeeper's client does
 // (ZKWatchManager.materialize).
 func (t *watchTable) dispatch(we proto.WatcherEvent, chroot string) {
+	if chroot != "" && we.Path == configPath && we.Type != proto.EventNodeChildrenChanged {
+		t.fireOnce(watchKey{configPath, kindConfig}, Event{Type: we.Type, Path: configPath})
+	}
 	p := stripChroot(we.Path, chroot)
+	if chroot != "" && p == we.Path {
+		return // outside the chroot: no client path watches it
+	}
 	ev := Event{Type: we.Type, Path: p}
 	switch we.Type {
 	case proto.EventNodeDataChanged, proto.EventNodeCreated:
@@ -185,6 +245,9 @@ func (t *watchTable) setWatches(zxid int64, chroot string) []*proto.SetWatches2 
 	size := 0
 	for _, k := range t.sortedKeys() {
 		sp := addChroot(k.path, chroot)
+		if k.kind == kindConfig {
+			sp = configPath
+		}
 		if size+len(sp) > setWatchesBatch && size > 0 {
 			out = append(out, cur)
 			cur = &proto.SetWatches2{RelativeZxid: zxid}
@@ -192,7 +255,7 @@ func (t *watchTable) setWatches(zxid int64, chroot string) []*proto.SetWatches2 
 		}
 		size += len(sp)
 		switch k.kind {
-		case kindData:
+		case kindData, kindConfig:
 			cur.DataWatches = append(cur.DataWatches, sp)
 		case kindExist:
 			cur.ExistWatches = append(cur.ExistWatches, sp)
