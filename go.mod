@@ -10,6 +10,11 @@ require (
 )
 
 require (
+	github.com/chzyer/readline v1.5.1
+	golang.org/x/sys v0.0.0-20220310020820-b874c991c1a5 // indirect
+)
+
+require (
 	github.com/anishathalye/porcupine v1.3.1
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/warrenhq/warren/internal/bench"
+	"github.com/warrenhq/warren/internal/cli"
 	"go.uber.org/zap"
 
 	"github.com/warrenhq/warren/core/config"
@@ -59,6 +60,9 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
+	if code, ok := cli.ExitCode(err); ok {
+		return code
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
@@ -82,6 +86,6 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.AddCommand(a.serverCommand(), a.statusCommand(), a.snapshotCommand(), a.versionCommand(), bench.Command())
+	root.AddCommand(a.serverCommand(), a.statusCommand(), a.snapshotCommand(), a.versionCommand(), bench.Command(), cli.Command())
 	return root
 }
