@@ -36,10 +36,23 @@
 #      the two followers with --kill-pid of the leader (one session writing
 #      back to back; the write gap is the time from the SIGKILL to the first
 #      successful write after it), restart the killed member on its data and
-#      wait until the ensemble is whole again; median and range.
+#      wait until the ensemble is whole again; median and range;
+#   7. clients: the client libraries compared (Warren's Go SDK against
+#      github.com/go-zookeeper/zk), each driving a fresh standalone Warren and
+#      a fresh ZooKeeper: create, set, get and mixed ROUNDS times each per
+#      client x server (`warren bench --client sdk` / `--client go-zookeeper`:
+#      CONNS sessions x INFLIGHT goroutines making synchronous calls on each
+#      shared session), the clients' order reversed every round, so that
+#      whatever else loads the machine weighs on both alike; medians of
+#      ops/s, p50, p99 and the bench process's CPU time per operation.
+#
+# Steps 2 to 6 drive the servers with the bench's protocol-level client
+# (`--client raw`), the lightest load generator, so that they measure the
+# servers; only step 7 compares client libraries.
 #
 # BENCH_STEPS picks the steps run after step 1 (default all of "throughput
-# memory startup recovery ensemble"); a run without all of them is a partial
+# memory startup recovery ensemble clients"; BENCH_STEPS=clients runs the
+# client comparison alone); a run without all of them is a partial
 # run: its report goes to $BENCH_PARTIAL_OUT, never to $BENCH_OUT. Sections
 # of $BENCH_OUT after a line "<!-- bench.sh: hand-written sections follow -->"
 # are not generated: a complete run keeps them as they are.
@@ -57,7 +70,8 @@
 # BENCH_RECOVERY_RUNS (5), BENCH_RECOVERY_TIMEOUT (120, seconds a restarted
 # server has to answer), BENCH_ENSEMBLE_CONNS (6: two per member),
 # BENCH_FAILOVER_RUNS (5), BENCH_STEPS ("throughput memory startup recovery
-# ensemble"),
+# ensemble clients"), BENCH_CLIENT_LIBS ("sdk go-zookeeper": the --client
+# values step 7 compares),
 # BENCH_SERVERS ("zookeeper warren"), ZK_HEAP_MB (1000, the heap
 # ZooKeeper's own zkServer.sh gives it), BENCH_WORKLOADS
 # ("create set get mixed"), BENCH_DIR (parent of the scratch directory:
@@ -80,12 +94,15 @@ RECOVERY_RUNS=${BENCH_RECOVERY_RUNS:-5}
 RECOVERY_TIMEOUT=${BENCH_RECOVERY_TIMEOUT:-120}
 ENSEMBLE_CONNS=${BENCH_ENSEMBLE_CONNS:-6}
 FAILOVER_RUNS=${BENCH_FAILOVER_RUNS:-5}
-ALL_STEPS="throughput memory startup recovery ensemble"
+ALL_STEPS="throughput memory startup recovery ensemble clients"
 STEPS=${BENCH_STEPS-$ALL_STEPS}
 SERVERS=${BENCH_SERVERS:-zookeeper zookeeper-nosync warren}
 # The memory and startup runs skip zookeeper-nosync: fsync changes neither.
 MEM_SERVERS=$(printf "%s\n" $SERVERS | grep -vx zookeeper-nosync | tr "\n" " ")
 WORKLOADS=${BENCH_WORKLOADS:-create set get mixed}
+CLIENT_LIBS=${BENCH_CLIENT_LIBS:-sdk go-zookeeper}
+# The client comparison runs against the two servers as they come (fsync on).
+CLIENT_SERVERS=$(printf "%s\n" $SERVERS | grep -xE 'zookeeper|warren' | tr "\n" " ")
 ZK_HEAP_MB=${ZK_HEAP_MB:-1000}
 TICK=2000
 OUT=${BENCH_OUT:-docs/benchmarks.md}
@@ -136,6 +153,8 @@ client_help=$("${CLIENT[@]}" --help 2>&1 || true)
 	die "${CLIENT[*]} has no --wait-get, which the recovery step needs: run make build (make bench does)"
 ! has_step ensemble || [[ $client_help == *--kill-pid* ]] ||
 	die "${CLIENT[*]} has no --kill-pid (failover workload), which the ensemble step needs: run make build (make bench does)"
+[[ $client_help == *--client* ]] ||
+	die "${CLIENT[*]} has no --client (raw, sdk, go-zookeeper), which every step passes: run make build (make bench does)"
 
 mkdir -p "${BENCH_DIR:-/var/tmp}"
 WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/warren-bench.XXXXXX")
@@ -265,11 +284,12 @@ stop_server() {
 	unset "PID[$kind]"
 }
 
-# client KIND OUTFILE ARGS... runs the bench client against KIND.
+# client KIND OUTFILE ARGS... runs the bench client against KIND, with the
+# client library $CLIENT_LIB (default raw: the protocol-level load generator).
 client() {
 	local kind=$1 out=$2
 	shift 2
-	"${CLIENT[@]}" --server "127.0.0.1:${PORT[$kind]}" --label "$kind" --server-pid "${PID[$kind]}" \
+	"${CLIENT[@]}" --client "${CLIENT_LIB:-raw}" --server "127.0.0.1:${PORT[$kind]}" --label "$kind" --server-pid "${PID[$kind]}" \
 		--conns "$CONNS" --inflight "$INFLIGHT" --value-size "$VALUE" --json --quiet "$@" >"$out.tmp" 2>"$out.err" &&
 		mv "$out.tmp" "$out"
 }
@@ -644,7 +664,7 @@ ens_stop() {
 ens_client() {
 	local kind=$1 out=$2
 	shift 2
-	"${CLIENT[@]}" --server "$(ens_addrs "$kind")" --label "$kind" --server-pid "$(ens_pids "$kind")" \
+	"${CLIENT[@]}" --client raw --server "$(ens_addrs "$kind")" --label "$kind" --server-pid "$(ens_pids "$kind")" \
 		--conns "$ENSEMBLE_CONNS" --inflight "$INFLIGHT" --value-size "$VALUE" --json --quiet "$@" >"$out.tmp" 2>"$out.err" &&
 		mv "$out.tmp" "$out"
 }
@@ -713,6 +733,39 @@ if has_step ensemble; then
 	done
 fi
 
+# ---------------------------------------------------------------- 7. clients
+
+if has_step clients; then
+	for kind in $CLIENT_SERVERS; do
+		[ -z "${FAILED[$kind]:-}" ] || continue
+		start_server "$kind" "$kind-clients" || fail "$kind" "cannot start the server for the client comparison"
+	done
+	order=($CLIENT_SERVERS)
+	libs=($CLIENT_LIBS)
+	for round in $(seq 1 "$ROUNDS"); do
+		for wl in $WORKLOADS; do
+			for kind in "${order[@]}"; do
+				for lib in "${libs[@]}"; do
+					[ -z "${FAILED[$kind]:-}" ] || continue
+					log "clients round $round/$ROUNDS: $wl against $kind with --client $lib"
+					f=$RES/cl-$wl-$kind-$lib-$round.json
+					if ! CLIENT_LIB=$lib client "$kind" "$f" --workload "$wl" --duration "$DURATION" \
+						--warmup "$WARMUP" --keys "$KEYS"; then
+						fail "$kind" "client comparison: $wl run with --client $lib failed: $(tail -n 3 "$f.err" | tr '\n' ' ')"
+						continue
+					fi
+					errs=$(jq .errors "$f")
+					[ "$errs" = 0 ] || fail "$kind" "client comparison: $wl run with --client $lib had $errs error replies: $(jq -r .first_error "$f")"
+				done
+			done
+		done
+		# Alternate which client and which server go first.
+		libs=($(printf '%s\n' "${libs[@]}" | tac))
+		order=($(printf '%s\n' "${order[@]}" | tac))
+	done
+	for kind in $CLIENT_SERVERS; do stop_server "$kind"; done
+fi
+
 # ---------------------------------------------------------------- report
 
 # median_run WORKLOAD KIND prints the result file whose ops/s is the median.
@@ -729,6 +782,83 @@ ops_range() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0 && a != "") printf "%.2f×", a/b; else print "n/a"}'; }
 mib_of_kb() { awk -v k="$1" 'BEGIN {if (k != "") printf "%.0f MiB", k/1024; else print "n/a"}'; }
+
+# med_field FILTER FILES... prints the median of a jq filter over result files.
+med_field() {
+	local q=$1 f
+	shift
+	for f in "$@"; do [ -e "$f" ] && jq "$q" "$f"; done | median
+}
+# range_field FILTER FORMAT FILES... prints "min–max" of a jq filter over result files.
+range_field() {
+	local q=$1 fmt=$2 f
+	shift 2
+	for f in "$@"; do [ -e "$f" ] && jq "$q" "$f"; done | sort -g |
+		awk -v fmt="$fmt" 'NR==1 {lo=$1} {hi=$1} END {if (NR) printf fmt "–" fmt, lo, hi}'
+}
+num() { awk -v x="$1" -v fmt="$2" 'BEGIN {if (x != "") printf fmt, x; else print "n/a"}'; }
+ms_of_us() { awk -v x="$1" 'BEGIN {if (x != "") printf "%.2f", x/1000; else print "n/a"}'; }
+
+# clients_report prints the client comparison section.
+clients_report() {
+	local wl kind lib a b files n libs=($CLIENT_LIBS)
+	local -A C_OPS=() C_P99=() C_CPU=()
+	cat <<-EOF
+		## Client: Warren SDK vs go-zookeeper
+
+		Produced by \`$CMDLINE\` (scripts/bench.sh, step 7) at commit $COMMIT on $(date -u +%Y-%m-%d),
+		on a shared $(nproc)-core machine: the bench process, the server and whatever else runs there
+		share the cores, so the absolute figures are noisy; the runs alternate (the clients' order is
+		reversed every round, the servers' too) so that the load weighs on both clients alike.
+		The same \`warren bench\` binary runs the same workloads with $(printf '`--client %s` ' "${libs[@]}" | sed 's/` `/`, `/g; s/ $//')
+		against a fresh standalone server of each kind (zoo.cfg as above, forceSync on):
+		$CONNS sessions × $INFLIGHT goroutines per session, each goroutine making synchronous calls on
+		its session's shared connection, which the client pipelines; $VALUE-byte values, $KEYS keys,
+		${WARMUP} warm-up then ${DURATION} measured. The sdk client sends create2 for create (the SDK's
+		only create), go-zookeeper sends create. **Client CPU** is the bench process's own CPU time
+		(getrusage RUSAGE_SELF, user + system, every thread) over the measured window, divided by the
+		operations completed in it. Each figure is the median of $ROUNDS runs, each taken separately
+		(the range of all $ROUNDS is shown for ops/s and client CPU).
+
+		| workload | server | client | ops/s | range | p50 ms | p99 ms | client CPU µs/op | range | client CPU % | server CPU ms / 1k ops | errors |
+		|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+	EOF
+	for wl in $WORKLOADS; do
+		for kind in $CLIENT_SERVERS; do
+			for lib in "${libs[@]}"; do
+				files=()
+				for f in "$RES/cl-$wl-$kind-$lib-"*.json; do [ -e "$f" ] && files+=("$f"); done
+				if [ "${#files[@]}" -eq 0 ]; then
+					echo "| $wl | $kind | $lib | failed | | | | | | | | |"
+					continue
+				fi
+				C_OPS[$wl-$kind-$lib]=$(med_field .ops_per_sec "${files[@]}")
+				C_P99[$wl-$kind-$lib]=$(med_field .latency.p99_us "${files[@]}")
+				C_CPU[$wl-$kind-$lib]=$(med_field .client_cpu_us_per_op "${files[@]}")
+				n=${#files[@]}
+				[ "$n" -eq "$ROUNDS" ] || n="$n of $ROUNDS runs"
+				[ "$n" != "$ROUNDS" ] || n=
+				echo "| $wl | $kind | $lib${n:+ ($n)} | $(num "${C_OPS[$wl-$kind-$lib]}" %.0f) | $(range_field .ops_per_sec %.0f "${files[@]}") | $(ms_of_us "$(med_field .latency.p50_us "${files[@]}")") | $(ms_of_us "${C_P99[$wl-$kind-$lib]}") | $(num "${C_CPU[$wl-$kind-$lib]}" %.2f) | $(range_field .client_cpu_us_per_op %.2f "${files[@]}") | $(num "$(med_field .client_cpu_percent "${files[@]}")" %.0f) | $(num "$(med_field '.server_process.cpu_ms_per_1k_ops // empty' "${files[@]}")" %.2f) | $(for f in "${files[@]}"; do jq .errors "$f"; done | awk '{s+=$1} END {print s+0}') |"
+			done
+		done
+	done
+	echo
+	if [ "${#libs[@]}" -ge 2 ]; then
+		a=${libs[0]} b=${libs[1]}
+		cat <<-EOF
+			$a / $b, medians:
+
+			| workload | server | throughput (higher is better) | p99 latency (lower is better) | client CPU per op (lower is better) |
+			|---|---|---:|---:|---:|
+		EOF
+		for wl in $WORKLOADS; do
+			for kind in $CLIENT_SERVERS; do
+				echo "| $wl | $kind | $(ratio "${C_OPS[$wl-$kind-$a]:-}" "${C_OPS[$wl-$kind-$b]:-}") | $(ratio "${C_P99[$wl-$kind-$a]:-}" "${C_P99[$wl-$kind-$b]:-}") | $(ratio "${C_CPU[$wl-$kind-$a]:-}" "${C_CPU[$wl-$kind-$b]:-}") |"
+			done
+		done
+		echo
+	fi
+}
 
 # recovery_report prints the Recovery section.
 recovery_report() {
@@ -1033,6 +1163,9 @@ report() {
 	fi
 	if has_step ensemble; then
 		ensemble_report
+	fi
+	if has_step clients; then
+		clients_report
 	fi
 	if [ "${#FAILED[@]}" -gt 0 ]; then
 		echo "## Failures"

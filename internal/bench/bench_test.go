@@ -251,7 +251,7 @@ func TestCommandText(t *testing.T) {
 	cmd.SetArgs([]string{"--server", srv.addr, "--workload", "mixed", "--duration", "300ms", "--warmup", "100ms",
 		"--server-pid", fmt.Sprint(srv.pid), "--keys", "20", "--root", "/bench-test-text"})
 	require.NoError(t, cmd.Execute())
-	for _, want := range []string{"mixed against 127.0.0.1:", "4 conns x 16 in flight", "ops/s, 0 errors",
+	for _, want := range []string{"mixed against 127.0.0.1:", "4 conns x 16 in flight", " µs/op, 0 errors",
 		"  getData", "  setData", "client CPU", "server CPU", "cleanup    deleted 21 znodes"} {
 		assert.Contains(t, out.String(), want)
 	}
@@ -273,6 +273,7 @@ func TestConfigErrors(t *testing.T) {
 		{"root trailing", Config{Root: "/b/"}, "absolute znode path"},
 		{"count", Config{Workload: WorkloadPopulate, Count: -1}, "count -1"},
 		{"empty server in list", Config{Server: "127.0.0.1:1,,127.0.0.1:2"}, "empty address"},
+		{"client", Config{Client: "curl"}, `unknown client "curl"`},
 		{"server pid", Config{ServerPIDs: []int{0}}, "server pid 0"},
 	}
 	for _, tc := range tests {
@@ -289,6 +290,7 @@ func TestConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:2181", cfg.Server)
 	assert.Equal(t, WorkloadSet, cfg.Workload)
+	assert.Equal(t, ClientSDK, cfg.Client)
 	assert.Equal(t, 4, cfg.Conns)
 	assert.Equal(t, 16, cfg.InFlight)
 	assert.Equal(t, 10*time.Second, cfg.Duration)

@@ -22,6 +22,7 @@ func Command() *cobra.Command {
 	var (
 		cfg      Config
 		workload string
+		client   string
 		asJSON   bool
 		quiet    bool
 		wait     WaitConfig
@@ -33,8 +34,23 @@ func Command() *cobra.Command {
 		Use:   "bench",
 		Short: "Drive a ZooKeeper-protocol server with a pipelined load and report throughput and latency",
 		Long: `bench opens --conns sessions to --server, keeps --inflight requests outstanding on each,
-and runs one workload. --server may list several members of an ensemble, comma-separated:
-the connections then go to them round robin (connection i to member i mod n), and after
+and runs one workload, through the client chosen by --client:
+
+  sdk           Warren's Go client (package sdk), the default: --inflight goroutines per
+                session make synchronous calls on one shared sdk.Conn, which pipelines them
+                on its connection
+  go-zookeeper  github.com/go-zookeeper/zk, driven the same way (--inflight goroutines
+                calling one shared zk.Conn per session)
+  raw           the bench's own protocol-level client: one goroutine per connection
+                encodes requests straight into its write buffer and keeps --inflight of
+                them outstanding; the lightest load generator, used for the server
+                comparisons in docs/benchmarks.md
+
+The sdk client sends create2 for a create (the SDK's only create), go-zookeeper and raw send
+create. The failover workload and --wait-get always run on the raw client.
+
+--server may list several members of an ensemble, comma-separated: the connections then
+go to them round robin (connection i to member i mod n), and after
 set, get and mixed create their keys each connection syncs, so that it reads every key.
 
   create    create new znodes (unique paths, --value-size bytes) for --duration
@@ -57,7 +73,8 @@ set, get and mixed create their keys each connection syncs, so that it reads eve
             writes on for --after and stops (it fails after --failover-timeout).
 
 Timed workloads run --warmup first and measure the following --duration. It reports ops/s,
-latency percentiles, its own CPU time and, with --server-pid, the server's CPU time per
+latency percentiles, its own CPU time (getrusage of the bench process over the measured
+window: "client CPU µs/op") and, with --server-pid, the server's CPU time per
 operation and its resident memory. Every znode lives under --root and is deleted afterwards
 (unless --keep).
 
@@ -69,6 +86,11 @@ recovery-time measurement of a server restarting on a populated data directory.`
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Workload = Workload(workload)
+			cfg.Client = Client(client)
+			rawOnly := cfg.Workload == WorkloadFailover || wait.Path != ""
+			if rawOnly && cmd.Flags().Changed("client") && cfg.Client != ClientRaw {
+				return fmt.Errorf("bench: --workload failover and --wait-get run on the raw client only, not --client %s", client)
+			}
 			if cfg.ValueSize < 1 {
 				return fmt.Errorf("bench: --value-size %d must be at least 1", cfg.ValueSize)
 			}
@@ -132,8 +154,9 @@ recovery-time measurement of a server restarting on a populated data directory.`
 	f.StringVar(&cfg.Server, "server", "127.0.0.1:2181", "host:port of the ZooKeeper-protocol server, or a comma-separated list of ensemble members")
 	f.StringVar(&cfg.Label, "label", "", "name of the server in the report (default: --server)")
 	f.StringVar(&workload, "workload", string(WorkloadSet), "create, set, get, mixed, populate or failover")
+	f.StringVar(&client, "client", string(ClientSDK), "client library: sdk, go-zookeeper or raw (failover and --wait-get: raw only)")
 	f.IntVar(&cfg.Conns, "conns", 4, "number of connections (sessions)")
-	f.IntVar(&cfg.InFlight, "inflight", 16, "outstanding requests per connection")
+	f.IntVar(&cfg.InFlight, "inflight", 16, "outstanding requests per connection (sdk, go-zookeeper: goroutines calling each session)")
 	f.IntVar(&cfg.ValueSize, "value-size", 100, "bytes per value written (at least 1)")
 	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time of create, set, get and mixed")
 	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "unmeasured time before --duration")
@@ -214,13 +237,14 @@ func WriteFailoverText(w io.Writer, res *FailoverResult) error {
 // WriteText writes res for a human.
 func WriteText(w io.Writer, res *Result) error {
 	p := &errWriter{w: w}
-	p.printf("%s against %s (%s): %d conns x %d in flight, %d-byte values\n",
-		res.Workload, res.Label, res.Server, res.Conns, res.InFlight, res.ValueSize)
+	p.printf("%s against %s (%s): %s client, %d conns x %d in flight, %d-byte values\n",
+		res.Workload, res.Label, res.Server, res.Client, res.Conns, res.InFlight, res.ValueSize)
 	if res.Workload == WorkloadPopulate {
-		p.printf("created    %d znodes in %.2f s: %.0f ops/s, %d errors\n", res.Ops, res.Seconds, res.OpsPerSec, res.Errors)
+		p.printf("created    %d znodes in %.2f s: %.0f ops/s, client CPU %.2f µs/op, %d errors\n",
+			res.Ops, res.Seconds, res.OpsPerSec, res.ClientCPUUsPerOp, res.Errors)
 	} else {
-		p.printf("measured   %.2f s after %.2f s warm-up: %d ops, %.0f ops/s, %d errors\n",
-			res.Seconds, res.WarmupSeconds, res.Ops, res.OpsPerSec, res.Errors)
+		p.printf("measured   %.2f s after %.2f s warm-up: %d ops, %.0f ops/s, client CPU %.2f µs/op, %d errors\n",
+			res.Seconds, res.WarmupSeconds, res.Ops, res.OpsPerSec, res.ClientCPUUsPerOp, res.Errors)
 	}
 	if res.FirstError != "" {
 		p.printf("first err  %s\n", res.FirstError)
@@ -235,8 +259,8 @@ func WriteText(w io.Writer, res *Result) error {
 			lat("  "+op, l)
 		}
 	}
-	p.printf("client CPU %.2f s (%.0f%% of a core), %.1f ms per 1k ops\n",
-		res.ClientCPUSeconds, res.ClientCPUPercent, res.ClientCPUMsPer1kOps)
+	p.printf("client CPU %.2f s (%.0f%% of a core), %.2f µs per op\n",
+		res.ClientCPUSeconds, res.ClientCPUPercent, res.ClientCPUUsPerOp)
 	if s := res.ServerProc; s != nil {
 		p.printf("server CPU %.2f s (%.0f%% of a core), %.1f ms per 1k ops; RSS %.1f MiB (peak %.1f MiB)\n",
 			s.CPUSeconds, s.CPUPercent, s.CPUMsPer1kOps, mib(s.RSSBytes), mib(s.PeakRSSBytes))

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,9 +31,14 @@ type Config struct {
 	Label string
 	// Workload is what to run (default set).
 	Workload Workload
+	// Client is the client library that drives the server (default sdk).
+	Client Client
 	// Conns is the number of sessions, one TCP connection each (default 4).
 	Conns int
-	// InFlight is the number of outstanding requests per connection (default 16).
+	// InFlight is the number of outstanding requests per connection
+	// (default 16): with the raw client, what one goroutine keeps in
+	// flight; with sdk and go-zookeeper, the number of goroutines making
+	// synchronous calls on the connection's shared session.
 	InFlight int
 	// ValueSize is the size of every value written (default 100).
 	ValueSize int
@@ -90,6 +95,12 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.Workload == "" {
 		c.Workload = WorkloadSet
+	}
+	if c.Client == "" {
+		c.Client = ClientSDK
+	}
+	if !slices.Contains(Clients, c.Client) {
+		return c, fmt.Errorf("bench: unknown client %q (want one of %s)", c.Client, clientNames())
 	}
 	if c.Conns == 0 {
 		c.Conns = 4
@@ -201,6 +212,7 @@ type Result struct {
 	Label     string   `json:"label"`
 	Server    string   `json:"server"`
 	Workload  Workload `json:"workload"`
+	Client    Client   `json:"client"`
 	Conns     int      `json:"conns"`
 	InFlight  int      `json:"inflight"`
 	ValueSize int      `json:"value_size"`
@@ -221,9 +233,12 @@ type Result struct {
 	Latency Latency            `json:"latency"`
 	ByOp    map[string]Latency `json:"by_op,omitempty"`
 
+	// The bench process's own CPU time (user + system, every thread, from
+	// getrusage) over the measured window: the client's cost.
 	ClientCPUSeconds    float64 `json:"client_cpu_seconds"`
 	ClientCPUPercent    float64 `json:"client_cpu_percent"` // of one core
 	ClientCPUMsPer1kOps float64 `json:"client_cpu_ms_per_1k_ops"`
+	ClientCPUUsPerOp    float64 `json:"client_cpu_us_per_op"` // the same figure, per op
 
 	ServerProc *ServerStats `json:"server_process,omitempty"`
 
@@ -246,7 +261,7 @@ type runner struct {
 	cfg   Config
 	log   *zap.Logger
 	base  time.Time
-	conns []*Conn
+	drv   driver
 	run   string
 	value []byte
 	// spread is true when the connections go to several servers.
@@ -267,17 +282,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for i := range r.value {
 		r.value[i] = 'a' + byte(i%26)
 	}
-	defer r.closeAll()
-	addrs := strings.Split(cfg.Server, ",")
-	for i := range cfg.Conns {
-		addr := addrs[i%len(addrs)]
-		c, err := Dial(ctx, addr, ConnOptions{InFlight: cfg.InFlight, SessionTimeout: cfg.SessionTimeout, Base: r.base})
-		if err != nil {
-			return nil, fmt.Errorf("bench: connection %d to %s: %w", i, addr, err)
-		}
-		r.conns = append(r.conns, c)
+	r.drv, err = dialDriver(ctx, cfg, r.base)
+	if err != nil {
+		return nil, err
 	}
-	r.spread = len(addrs) > 1
+	defer r.closeAll()
+	r.spread = strings.Contains(cfg.Server, ",")
 	r.run = cfg.Root + "/run-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	if _, err := r.list(ctx, proto.OpCreate, 1, func(int64) string { return cfg.Root }, nil, proto.ErrNodeExists); err != nil {
 		return nil, fmt.Errorf("bench: create %s: %w", cfg.Root, err)
@@ -286,7 +296,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("bench: create %s: %w", r.run, err)
 	}
 	res := &Result{
-		Label: cfg.Label, Server: cfg.Server, Workload: cfg.Workload, Conns: cfg.Conns,
+		Label: cfg.Label, Server: cfg.Server, Workload: cfg.Workload, Client: cfg.Client, Conns: cfg.Conns,
 		InFlight: cfg.InFlight, ValueSize: cfg.ValueSize, Run: r.run,
 	}
 	var cleanup func(context.Context) (uint64, error)
@@ -322,29 +332,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 func (r *runner) closeAll() {
-	for _, c := range r.conns {
-		if err := c.Close(); err != nil {
-			r.log.Warn("close", zap.Error(err))
-		}
+	if err := r.drv.close(); err != nil {
+		r.log.Warn("close", zap.Error(err))
 	}
 }
 
-// list issues op on path(0..n-1) spread over every connection, pipelined,
-// and fails if any reply has an error code other than tolerated. It returns
+// list issues op on path(0..n-1) spread over every lane, pipelined, and
+// fails if any reply has an error code other than tolerated. It returns
 // the number of successful replies.
 func (r *runner) list(ctx context.Context, op proto.OpCode, n int64, path func(int64) string, value []byte, tolerated ...proto.Code) (uint64, error) {
 	var next atomic.Int64
-	conns := r.conns
-	if n < int64(len(conns)) {
-		conns = conns[:n]
-	}
-	recs := make([]*Recorder, len(conns))
-	gens := make([]Generator, len(conns))
-	for i := range conns {
+	lanes := int(min(n, int64(r.drv.lanes())))
+	recs := make([]*Recorder, lanes)
+	gens := make([]reqGen, lanes)
+	for i := range lanes {
 		recs[i] = NewRecorder(0, 1<<62, -1, tolerated...)
 		gens[i] = &listGen{next: &next, n: n, op: op, path: path, value: value}
 	}
-	if err := r.doAll(ctx, conns, gens, recs); err != nil {
+	if err := r.drv.run(ctx, gens, recs); err != nil {
 		return 0, err
 	}
 	var ok uint64
@@ -357,42 +362,17 @@ func (r *runner) list(ctx context.Context, op proto.OpCode, n int64, path func(i
 	return ok, nil
 }
 
-// syncAll makes every connection's server catch up with the leader (a
-// sync on each), when the connections go to several members of an
-// ensemble: then every connection reads the keys any of them created.
+// syncAll makes every session's server catch up with the leader (a sync
+// on each), when the connections go to several members of an ensemble:
+// then every connection reads the keys any of them created.
 func (r *runner) syncAll(ctx context.Context) error {
 	if !r.spread {
 		return nil
 	}
-	gens := make([]Generator, len(r.conns))
-	recs := make([]*Recorder, len(r.conns))
-	for i := range r.conns {
-		recs[i] = NewRecorder(0, 1<<62, -1)
-		gens[i] = &listGen{next: new(atomic.Int64), n: 1, op: proto.OpSync, path: func(int64) string { return r.run }}
-	}
-	if err := r.doAll(ctx, r.conns, gens, recs); err != nil {
+	if err := r.drv.syncAll(ctx, r.run); err != nil {
 		return fmt.Errorf("bench: sync: %w", err)
 	}
-	for _, rec := range recs {
-		if rec.Errors > 0 {
-			return fmt.Errorf("bench: sync: %s", rec.FirstError)
-		}
-	}
 	return nil
-}
-
-// doAll runs one Do per connection concurrently.
-func (r *runner) doAll(ctx context.Context, conns []*Conn, gens []Generator, recs []*Recorder) error {
-	errs := make([]error, len(conns))
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		wg.Go(func() { errs[i] = c.Do(ctx, gens[i], recs[i]) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return ctx.Err()
 }
 
 // window samples the client's and the server's CPU at the start and end of
@@ -430,6 +410,7 @@ func (r *runner) account(res *Result, a, b window) error {
 	}
 	cl := (b.client - a.client).Seconds()
 	res.ClientCPUSeconds, res.ClientCPUPercent, res.ClientCPUMsPer1kOps = cl, 100*cl/wall, perK(cl)
+	res.ClientCPUUsPerOp = res.ClientCPUMsPer1kOps
 	if len(r.cfg.ServerPIDs) == 0 {
 		return nil
 	}
@@ -503,10 +484,11 @@ func (r *runner) timed(ctx context.Context, res *Result) (func(context.Context) 
 	start := time.Since(r.base)
 	from := start + cfg.Warmup
 	to := from + cfg.Duration
-	gens := make([]Generator, len(r.conns))
-	recs := make([]*Recorder, len(r.conns))
-	creates := make([]*createGen, len(r.conns))
-	for i := range r.conns {
+	lanes := r.drv.lanes()
+	gens := make([]reqGen, lanes)
+	recs := make([]*Recorder, lanes)
+	creates := make([]*createGen, lanes)
+	for i := range lanes {
 		recs[i] = NewRecorder(from, to, getBodyLen(cfg.ValueSize))
 		if cfg.Workload == WorkloadCreate {
 			creates[i] = &createGen{prefix: r.run + "/c" + strconv.Itoa(i) + "-", value: r.value, deadline: to}
@@ -533,7 +515,7 @@ func (r *runner) timed(ctx context.Context, res *Result) (func(context.Context) 
 		}
 		close(samples)
 	}()
-	err := r.doAll(ctx, r.conns, gens, recs)
+	err := r.drv.run(ctx, gens, recs)
 	if err != nil {
 		stop()
 	}
@@ -589,14 +571,15 @@ func (r *runner) populate(ctx context.Context, res *Result) (func(context.Contex
 	res.Last = node(int64(cfg.Count) - 1)
 	r.log.Info("populating", zap.Int("count", cfg.Count), zap.Int("valueSize", cfg.ValueSize))
 	var next atomic.Int64
-	gens := make([]Generator, len(r.conns))
-	recs := make([]*Recorder, len(r.conns))
-	for i := range r.conns {
+	lanes := r.drv.lanes()
+	gens := make([]reqGen, lanes)
+	recs := make([]*Recorder, lanes)
+	for i := range lanes {
 		recs[i] = NewRecorder(0, 1<<62, -1)
 		gens[i] = &listGen{next: &next, n: int64(cfg.Count), op: proto.OpCreate, path: node, value: r.value}
 	}
 	a := r.sample()
-	if err := r.doAll(ctx, r.conns, gens, recs); err != nil {
+	if err := r.drv.run(ctx, gens, recs); err != nil {
 		return nil, err
 	}
 	b := r.sample()

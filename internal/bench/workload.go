@@ -106,30 +106,20 @@ type listGen struct {
 	value []byte
 }
 
-func (g *listGen) Next(e *jute.Encoder, _ time.Duration) (proto.OpCode, bool) {
+func (g *listGen) Next(e *jute.Encoder, now time.Duration) (proto.OpCode, bool) {
+	return encodeNext(g, e, now)
+}
+
+func (g *listGen) nextReq(time.Duration) (request, bool) {
 	i := g.next.Add(1) - 1
 	if i >= g.n {
-		return 0, false
+		return request{}, false
 	}
-	p := g.path(i)
-	switch g.op {
-	case proto.OpCreate:
-		r := proto.CreateRequest{Path: p, Data: g.value, ACL: proto.OpenACLUnsafe}
-		r.Encode(e)
-	case proto.OpDelete:
-		r := proto.DeleteRequest{Path: p, Version: -1}
-		r.Encode(e)
-	case proto.OpSetData:
-		r := proto.SetDataRequest{Path: p, Data: g.value, Version: -1}
-		r.Encode(e)
-	case proto.OpSync:
-		r := proto.SyncRequest{Path: p}
-		r.Encode(e)
-	default:
-		r := proto.GetDataRequest{Path: p}
-		r.Encode(e)
+	req := request{op: g.op, path: g.path(i)}
+	if g.op == proto.OpCreate || g.op == proto.OpSetData {
+		req.data = g.value
 	}
-	return g.op, true
+	return req, true
 }
 
 // createGen creates prefix0, prefix1, ... until the deadline.
@@ -141,13 +131,16 @@ type createGen struct {
 }
 
 func (g *createGen) Next(e *jute.Encoder, now time.Duration) (proto.OpCode, bool) {
+	return encodeNext(g, e, now)
+}
+
+func (g *createGen) nextReq(now time.Duration) (request, bool) {
 	if now >= g.deadline {
-		return 0, false
+		return request{}, false
 	}
-	r := proto.CreateRequest{Path: g.prefix + strconv.FormatInt(g.sent, 10), Data: g.value, ACL: proto.OpenACLUnsafe}
-	r.Encode(e)
+	req := request{op: proto.OpCreate, path: g.prefix + strconv.FormatInt(g.sent, 10), data: g.value}
 	g.sent++
-	return proto.OpCreate, true
+	return req, true
 }
 
 // keyGen reads or writes uniformly chosen keys until the deadline; each
@@ -161,16 +154,72 @@ type keyGen struct {
 }
 
 func (g *keyGen) Next(e *jute.Encoder, now time.Duration) (proto.OpCode, bool) {
+	return encodeNext(g, e, now)
+}
+
+func (g *keyGen) nextReq(now time.Duration) (request, bool) {
 	if now >= g.deadline {
-		return 0, false
+		return request{}, false
 	}
 	k := g.keys[g.rng.IntN(len(g.keys))]
 	if g.readRatio >= 1 || (g.readRatio > 0 && g.rng.Float64() < g.readRatio) {
-		r := proto.GetDataRequest{Path: k}
-		r.Encode(e)
-		return proto.OpGetData, true
+		return request{op: proto.OpGetData, path: k}, true
 	}
-	r := proto.SetDataRequest{Path: k, Data: g.value, Version: -1}
-	r.Encode(e)
-	return proto.OpSetData, true
+	return request{op: proto.OpSetData, path: k, data: g.value}, true
+}
+
+// request is one operation a workload issues, whatever the client: create
+// (persistent, open ACL), delete (any version), setData (any version),
+// getData (no watch) or sync of path.
+type request struct {
+	op   proto.OpCode
+	path string
+	data []byte
+}
+
+// encode writes the request's body (without header) for the raw client.
+func (r request) encode(e *jute.Encoder) {
+	switch r.op {
+	case proto.OpCreate:
+		b := proto.CreateRequest{Path: r.path, Data: r.data, ACL: proto.OpenACLUnsafe}
+		b.Encode(e)
+	case proto.OpDelete:
+		b := proto.DeleteRequest{Path: r.path, Version: -1}
+		b.Encode(e)
+	case proto.OpSetData:
+		b := proto.SetDataRequest{Path: r.path, Data: r.data, Version: -1}
+		b.Encode(e)
+	case proto.OpSync:
+		b := proto.SyncRequest{Path: r.path}
+		b.Encode(e)
+	default:
+		b := proto.GetDataRequest{Path: r.path}
+		b.Encode(e)
+	}
+}
+
+// reqGen produces the requests of one lane (a raw connection, or one
+// goroutine calling a shared sdk or go-zookeeper session). It is called
+// from that lane only, so it needs no locking of its own.
+type reqGen interface {
+	// nextReq returns the next request, or ok=false when there is nothing more
+	// to send; now is the time since the run's base.
+	nextReq(now time.Duration) (req request, ok bool)
+}
+
+// encodeNext is Generator.Next for a reqGen: the raw client's encoding.
+func encodeNext(g reqGen, e *jute.Encoder, now time.Duration) (proto.OpCode, bool) {
+	req, ok := g.nextReq(now)
+	if !ok {
+		return 0, false
+	}
+	req.encode(e)
+	return req.op, true
+}
+
+// rawGen adapts any reqGen to the raw client's Generator.
+type rawGen struct{ reqGen }
+
+func (g rawGen) Next(e *jute.Encoder, now time.Duration) (proto.OpCode, bool) {
+	return encodeNext(g.reqGen, e, now)
 }
