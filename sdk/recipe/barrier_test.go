@@ -1,0 +1,118 @@
+package recipe_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warrenhq/warren/sdk"
+	"github.com/warrenhq/warren/sdk/recipe"
+)
+
+// testDoubleBarrier runs two rounds of a 5-member barrier, each member on
+// its own Conn: nobody passes Enter before all entered, nobody passes
+// Leave before all left; the layout is Curator's (UUID members + ready).
+func testDoubleBarrier(t *testing.T, addr string) {
+	const n, rounds = 5, 2
+	const bpath = "/p2/barrier"
+	ctx := p2Ctx(t)
+	observer := p2Connect(t, addr)
+	conns := make([]*sdk.Conn, n)
+	for i := range conns {
+		conns[i] = p2Connect(t, addr)
+	}
+	for round := range rounds {
+		var entering, leaving atomic.Int32
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		layout := make(chan []string, 1)
+		names := make(chan string, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b, err := recipe.NewDoubleBarrier(conns[i], bpath, n)
+				if err != nil {
+					errs <- err
+					return
+				}
+				names <- path.Base(b.Path())
+				entering.Add(1)
+				if err := b.Enter(ctx); err != nil {
+					errs <- fmt.Errorf("member %d enter: %w", i, err)
+					return
+				}
+				if got := entering.Load(); got != n {
+					errs <- fmt.Errorf("round %d: member %d passed Enter with %d of %d entering", round, i, got, n)
+				}
+				if i == 0 {
+					kids, _, err := observer.Children(ctx, bpath)
+					if err != nil {
+						errs <- err
+					}
+					layout <- kids
+				}
+				leaving.Add(1)
+				if err := b.Leave(ctx); err != nil {
+					errs <- fmt.Errorf("member %d leave: %w", i, err)
+					return
+				}
+				if got := leaving.Load(); got != n {
+					errs <- fmt.Errorf("round %d: member %d passed Leave with %d of %d leaving", round, i, got, n)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		close(names)
+		want := []string{"ready"}
+		for nm := range names {
+			want = append(want, nm)
+		}
+		slices.Sort(want)
+		kids := <-layout
+		slices.Sort(kids)
+		// Member 0 looked while inside: nobody can have left yet (the
+		// lowest leaves last and everyone waits for it), but members whose
+		// Leave already ran may have deleted their node; at least the
+		// ready node and member 0's node are there.
+		assert.Contains(t, kids, "ready")
+		for _, k := range kids {
+			assert.Contains(t, want, k, "only members and ready under the barrier")
+		}
+		left, _, err := observer.Children(ctx, bpath)
+		require.NoError(t, err)
+		assert.Empty(t, left, "round %d: everything removed after Leave", round)
+	}
+}
+
+// testDoubleBarrierCancel: an Enter that cannot complete ends with its
+// context and takes its node away.
+func testDoubleBarrierCancel(t *testing.T, addr string) {
+	c := p2Connect(t, addr)
+	b, err := recipe.NewDoubleBarrier(c, "/p2/barrier-cancel", 2)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(p2Ctx(t), 300*time.Millisecond)
+	defer cancel()
+	err = b.Enter(ctx)
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, context.DeadlineExceeded), "got %v", err)
+	kids, _, err := c.Children(p2Ctx(t), "/p2/barrier-cancel")
+	require.NoError(t, err)
+	assert.Empty(t, kids, "the abandoned member's node is gone")
+
+	_, err = recipe.NewDoubleBarrier(c, "/p2/x", 0)
+	assert.ErrorIs(t, err, sdk.ErrBadArguments)
+}

@@ -1,0 +1,165 @@
+package recipe_test
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warrenhq/warren/sdk/recipe"
+)
+
+// p2WaitCount waits until the SharedCount reports v on Changes.
+func p2WaitCount(t *testing.T, sc *recipe.SharedCount, v int32) {
+	t.Helper()
+	deadline := time.After(p2WaitFor)
+	for {
+		select {
+		case got, ok := <-sc.Changes():
+			require.True(t, ok, "changes closed before %d", v)
+			if got.Value == v {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("value %d never seen (holding %d)", v, sc.Count())
+		}
+	}
+}
+
+// testSharedCount: Curator's 4-byte layout, versioned TrySetCount, change
+// notification across clients, Curator-formatted bytes written raw.
+func testSharedCount(t *testing.T, addr string) {
+	ctx := p2Ctx(t)
+	c1, c2 := p2Connect(t, addr), p2Connect(t, addr)
+	const path = "/p2/count/shared"
+	s1, err := recipe.NewSharedCount(ctx, c1, path, 7)
+	require.NoError(t, err)
+	defer s1.Close()
+	s2, err := recipe.NewSharedCount(ctx, c2, path, 99)
+	require.NoError(t, err)
+	defer s2.Close()
+	assert.Equal(t, int32(7), s1.Count())
+	assert.Equal(t, int32(7), s2.Count(), "the seed only applies to a new node")
+	data, _, err := c1.Get(ctx, path)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 0, 0, 7}, data)
+
+	stale := s2.VersionedCount()
+	ok, err := s1.TrySetCount(ctx, s1.VersionedCount(), 8)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	p2WaitCount(t, s2, 8)
+	ok, err = s2.TrySetCount(ctx, stale, 9)
+	require.NoError(t, err)
+	assert.False(t, ok, "a stale version loses")
+	assert.Equal(t, int32(8), s2.Count())
+	ok, err = s2.TrySetCount(ctx, s2.VersionedCount(), 9)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	p2WaitCount(t, s1, 9)
+
+	// A Curator client writes -2 as ByteBuffer.putInt does.
+	_, err = c2.Set(ctx, path, []byte{0xff, 0xff, 0xff, 0xfe}, -1)
+	require.NoError(t, err)
+	p2WaitCount(t, s1, -2)
+	require.NoError(t, s1.SetCount(ctx, 1000))
+	p2WaitCount(t, s2, 1000)
+
+	s1.Close()
+	for range s1.Changes() {
+	}
+	assert.NoError(t, s1.Err())
+}
+
+// testAtomicCounter: Curator's 8-byte layout, missing node reads 0,
+// CompareAndSet, Initialize, a value written raw by a Curator client.
+func testAtomicCounter(t *testing.T, addr string) {
+	ctx := p2Ctx(t)
+	c := p2Connect(t, addr)
+	a := recipe.NewAtomicCounter(c, "/p2/count/atomic/long")
+	v, err := a.Get(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, v)
+	v, err = a.Increment(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), v)
+	data, _, err := c.Get(ctx, "/p2/count/atomic/long")
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 0, 0, 0, 0, 0, 0, 1}, data)
+	pre, post, err := a.Add(ctx, -5)
+	require.NoError(t, err)
+	assert.Equal(t, [2]int64{1, -4}, [2]int64{pre, post})
+	ok, err := a.CompareAndSet(ctx, 3, 10)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	ok, err = a.CompareAndSet(ctx, -4, 10)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	created, err := a.Initialize(ctx, 50)
+	require.NoError(t, err)
+	assert.False(t, created)
+
+	// DistributedAtomicLong's bytes for 2^32+2, written raw.
+	_, err = c.Set(ctx, "/p2/count/atomic/long", []byte{0, 0, 0, 1, 0, 0, 0, 2}, -1)
+	require.NoError(t, err)
+	v, err = a.Get(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1<<32+2), v)
+	v, err = a.Decrement(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1<<32+1), v)
+	require.NoError(t, a.Set(ctx, 0))
+
+	_, err = c.Set(ctx, "/p2/count/atomic/long", []byte{1, 2}, -1)
+	require.NoError(t, err)
+	_, err = a.Get(ctx)
+	assert.ErrorIs(t, err, recipe.ErrCounterCorrupt)
+
+	b := recipe.NewAtomicCounter(c, "/p2/count/atomic/init")
+	created, err = b.Initialize(ctx, 42)
+	require.NoError(t, err)
+	assert.True(t, created)
+	v, err = b.Get(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(42), v)
+}
+
+// testAtomicCounterContention: 6 clients increment concurrently; the sum
+// is exact and every increment saw a distinct value (1..N each once).
+func testAtomicCounterContention(t *testing.T, addr string) {
+	const clients, each = 6, 25
+	ctx := p2Ctx(t)
+	var mu sync.Mutex
+	var posts []int64
+	var wg sync.WaitGroup
+	for i := range clients {
+		a := recipe.NewAtomicCounter(p2Connect(t, addr), "/p2/count/contended")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				v, err := a.Increment(ctx)
+				if err != nil {
+					t.Errorf("client %d: %v", i, err)
+					return
+				}
+				mu.Lock()
+				posts = append(posts, v)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	v, err := recipe.NewAtomicCounter(p2Connect(t, addr), "/p2/count/contended").Get(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(clients*each), v)
+	slices.Sort(posts)
+	want := make([]int64, clients*each)
+	for i := range want {
+		want[i] = int64(i + 1)
+	}
+	assert.Equal(t, want, posts, "each increment saw its own value")
+}

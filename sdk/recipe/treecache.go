@@ -1,0 +1,587 @@
+package recipe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/warrenhq/warren/sdk"
+)
+
+// CacheEventType is the kind of a TreeCache event.
+type CacheEventType int
+
+// TreeCache event types.
+const (
+	// CacheNodeAdded: a node appeared in the view (Node is the new node).
+	CacheNodeAdded CacheEventType = iota + 1
+	// CacheNodeUpdated: a node's data changed (Node is the new state).
+	CacheNodeUpdated
+	// CacheNodeRemoved: a node left the view (Node is its last state).
+	CacheNodeRemoved
+	// CacheInitialized follows the Added events of the initial load.
+	CacheInitialized
+	// CacheResynced follows the differences found by the re-read after a
+	// reconnection.
+	CacheResynced
+	// CacheStopped is the last event: the cache stopped (Err says why;
+	// nil after Close).
+	CacheStopped
+)
+
+var cacheEventNames = map[CacheEventType]string{
+	CacheNodeAdded: "added", CacheNodeUpdated: "updated", CacheNodeRemoved: "removed",
+	CacheInitialized: "initialized", CacheResynced: "resynced", CacheStopped: "stopped",
+}
+
+func (t CacheEventType) String() string {
+	if s, ok := cacheEventNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("CacheEventType(%d)", int(t))
+}
+
+// CacheNode is a node of a TreeCache's view: its path (chroot-relative),
+// data and the Stat read with the data. The Stat's child-related fields
+// (Cversion, NumChildren, Pzxid) are not kept current: child changes are
+// reported as Added and Removed events of the children.
+type CacheNode struct {
+	Path string
+	Data []byte
+	Stat sdk.Stat
+}
+
+// CacheEvent is one TreeCache event.
+type CacheEvent struct {
+	Type CacheEventType
+	// Node is set for Added, Updated and Removed.
+	Node CacheNode
+	// Err is set on CacheStopped when the cache stopped by itself.
+	Err error
+}
+
+// ErrCacheStopped is returned by TreeCache.Err after Close.
+var ErrCacheStopped = errors.New("recipe: tree cache: stopped")
+
+// CacheOption configures a TreeCache.
+type CacheOption func(*TreeCache)
+
+// WithCacheLogger sets the logger for errors the cache skips over.
+func WithCacheLogger(l *zap.Logger) CacheOption { return func(tc *TreeCache) { tc.log = l } }
+
+// TreeCache keeps an in-memory copy of the subtree at a root path, like
+// Apache Curator's CuratorCache: it sets one persistent-recursive watch on
+// the root (sdk.Conn.AddWatch), loads the subtree, and then, for each
+// NodeCreated or NodeDataChanged event, reads the node again, and for each
+// NodeDeleted drops it (and anything left below it). Every event is
+// handled in server order by one goroutine; reading a node again after its
+// event yields the latest state, so once the writers stop and the cache
+// has handled their events, the view equals the server's tree. The view
+// may run ahead of the event stream (a read can see later changes whose
+// events are still queued), never behind what it reported.
+//
+// Events (Added, Updated, Removed, then Initialized, Resynced, Stopped)
+// reflect the view's changes in order; Updated is reported only when the
+// node's data version changed. The stream is unbounded: neither the SDK's
+// reader nor the cache waits for the consumer, which may read at its own
+// pace (a consumer that never reads only costs memory).
+//
+// Reconnection: servers do not replay, for persistent watches, the changes
+// made while the client was disconnected (ZooKeeper's setWatches re-adds
+// persistent watches without comparing zxids), so on sdk.StateReconnected
+// the cache reads the whole subtree again and reports the differences
+// (a node re-created meanwhile is reported as Removed then Added), then
+// CacheResynced. A read failing with a connection loss is skipped: the
+// re-read after the reconnection covers it.
+//
+// Expiry: when the session expires (or the Conn is closed) the cache
+// reports CacheStopped with sdk.ErrSessionExpired (or sdk.ErrClosed) and
+// stops; the view keeps its last state. The sdk never replaces an expired
+// session silently, and neither does the cache: to carry on, Connect a new
+// Conn and start a new TreeCache, whose initial Added events describe the
+// whole tree.
+//
+// A Conn's server keeps one persistent watch mode per path: do not add
+// another persistent watch on the same root through the same Conn.
+type TreeCache struct {
+	conn *sdk.Conn
+	root string
+	log  *zap.Logger
+
+	mu    sync.RWMutex
+	nodes map[string]*CacheNode
+	kids  map[string]map[string]struct{} // parent path -> child names
+	err   error
+
+	events  *cacheFifo[CacheEvent]
+	watcher *sdk.Watcher
+	states  <-chan sdk.State
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// StartTreeCache sets the watch, loads the subtree at root (emitting an
+// Added event per node, parents first, then Initialized) and returns the
+// running cache. The root need not exist.
+func StartTreeCache(ctx context.Context, conn *sdk.Conn, root string, opts ...CacheOption) (*TreeCache, error) {
+	cctx, cancel := context.WithCancel(context.Background())
+	tc := &TreeCache{conn: conn, root: root, log: zap.NewNop(), nodes: map[string]*CacheNode{},
+		kids: map[string]map[string]struct{}{}, events: newCacheFifo[CacheEvent](),
+		ctx: cctx, cancel: cancel, done: make(chan struct{})}
+	for _, o := range opts {
+		o(tc)
+	}
+	// Subscribe first so that no reconnection after the watch is missed.
+	tc.states = conn.States()
+	fail := func(err error) (*TreeCache, error) {
+		cancel()
+		tc.events.abandon()
+		go cacheDrain(tc.states)
+		return nil, fmt.Errorf("recipe: tree cache %s: %w", root, err)
+	}
+	err := p2Retry(ctx, func() error {
+		var err error
+		tc.watcher, err = conn.AddWatch(ctx, root, true)
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	var tree map[string]*CacheNode
+	err = p2Retry(ctx, func() error {
+		var err error
+		tree, err = tc.walk(ctx)
+		return err
+	})
+	if err != nil {
+		_ = tc.watcher.Close(context.WithoutCancel(ctx))
+		return fail(err)
+	}
+	tc.mu.Lock()
+	for _, p := range cacheSorted(tree) {
+		tc.put(tree[p])
+	}
+	tc.mu.Unlock()
+	tc.events.push(CacheEvent{Type: CacheInitialized})
+	go tc.run()
+	return tc, nil
+}
+
+// Events returns the event stream; it is closed after CacheStopped.
+func (tc *TreeCache) Events() <-chan CacheEvent { return tc.events.out }
+
+// Get returns the cached node at path.
+func (tc *TreeCache) Get(path string) (CacheNode, bool) {
+	tc.mu.RLock()
+	defer tc.mu.RUnlock()
+	n, ok := tc.nodes[path]
+	if !ok {
+		return CacheNode{}, false
+	}
+	return CacheNode{Path: n.Path, Data: slices.Clone(n.Data), Stat: n.Stat}, true
+}
+
+// Children returns the names of the cached children of path, sorted.
+func (tc *TreeCache) Children(path string) []string {
+	tc.mu.RLock()
+	defer tc.mu.RUnlock()
+	out := make([]string, 0, len(tc.kids[path]))
+	for k := range tc.kids[path] {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Snapshot returns a copy of the whole view, by path.
+func (tc *TreeCache) Snapshot() map[string]CacheNode {
+	tc.mu.RLock()
+	defer tc.mu.RUnlock()
+	out := make(map[string]CacheNode, len(tc.nodes))
+	for p, n := range tc.nodes {
+		out[p] = CacheNode{Path: n.Path, Data: slices.Clone(n.Data), Stat: n.Stat}
+	}
+	return out
+}
+
+// Len returns the number of cached nodes.
+func (tc *TreeCache) Len() int {
+	tc.mu.RLock()
+	defer tc.mu.RUnlock()
+	return len(tc.nodes)
+}
+
+// Err returns why the cache stopped: nil while it runs, ErrCacheStopped
+// after Close, otherwise the session's end (sdk.ErrSessionExpired,
+// sdk.ErrClosed).
+func (tc *TreeCache) Err() error {
+	tc.mu.RLock()
+	defer tc.mu.RUnlock()
+	return tc.err
+}
+
+// Close stops the cache, removes its watch and ends the event stream
+// (after a final CacheStopped). The view stays readable.
+func (tc *TreeCache) Close(ctx context.Context) error {
+	tc.cancel()
+	<-tc.done
+	if err := tc.watcher.Close(ctx); err != nil {
+		return fmt.Errorf("recipe: tree cache %s: close: %w", tc.root, err)
+	}
+	return nil
+}
+
+// run handles watch events and state changes until Close or the session's
+// end.
+func (tc *TreeCache) run() {
+	defer close(tc.done)
+	states := tc.states
+	for {
+		select {
+		case <-tc.ctx.Done():
+			tc.stop(nil)
+			return
+		case ev, ok := <-tc.watcher.Events():
+			if !ok {
+				tc.stop(sdk.ErrClosed)
+				return
+			}
+			if ev.Type == sdk.EventSession {
+				tc.stop(p2SessionErr(ev.State))
+				return
+			}
+			if err := tc.handle(ev); err != nil {
+				tc.stop(err)
+				return
+			}
+		case s, ok := <-states:
+			if !ok {
+				// The Conn is finished; the watch's session event follows.
+				states = nil
+				continue
+			}
+			switch s {
+			case sdk.StateReconnected:
+				if err := tc.resync(); err != nil {
+					tc.stop(err)
+					return
+				}
+			case sdk.StateExpired, sdk.StateClosed:
+				tc.stop(p2SessionErr(s))
+				return
+			}
+		}
+	}
+}
+
+// stop records why the cache stopped, reports it and ends the stream.
+func (tc *TreeCache) stop(err error) {
+	if states := tc.states; states != nil {
+		// The sdk has no unsubscribe: keep the subscription drained until
+		// the Conn finishes.
+		go cacheDrain(states)
+	}
+	tc.mu.Lock()
+	if err == nil {
+		tc.err = ErrCacheStopped
+	} else {
+		tc.err = err
+	}
+	tc.mu.Unlock()
+	tc.events.push(CacheEvent{Type: CacheStopped, Err: err})
+	tc.events.close()
+}
+
+// fatal reports whether a read error ends the cache.
+func cacheFatal(err error) bool {
+	return errors.Is(err, sdk.ErrSessionExpired) || errors.Is(err, sdk.ErrClosed)
+}
+
+// handle applies one watch event. It returns an error only when the cache
+// must stop.
+func (tc *TreeCache) handle(ev sdk.Event) error {
+	if !tc.under(ev.Path) {
+		return nil
+	}
+	switch ev.Type {
+	case sdk.EventNodeCreated, sdk.EventNodeDataChanged:
+		data, st, err := tc.conn.Get(tc.ctx, ev.Path)
+		switch {
+		case err == nil:
+			tc.mu.Lock()
+			tc.put(&CacheNode{Path: ev.Path, Data: data, Stat: st})
+			tc.mu.Unlock()
+		case errors.Is(err, sdk.ErrNoNode):
+			// Deleted since: its NodeDeleted event follows.
+		case cacheFatal(err):
+			return err
+		case tc.ctx.Err() != nil:
+			return nil // Close: run sees it next
+		default:
+			// A connection loss is covered by the re-read after the
+			// reconnection; anything else (e.g. no read permission) is
+			// skipped.
+			tc.log.Debug("tree cache: read skipped", zap.String("path", ev.Path), zap.Error(err))
+		}
+	case sdk.EventNodeDeleted:
+		tc.mu.Lock()
+		tc.removeSubtree(ev.Path)
+		tc.mu.Unlock()
+	}
+	return nil
+}
+
+// resync reads the whole subtree again and reports the differences.
+func (tc *TreeCache) resync() error {
+	tree, err := tc.walk(tc.ctx)
+	switch {
+	case err == nil:
+	case cacheFatal(err):
+		return err
+	default:
+		// Connection lost again (the next reconnection re-reads) or Close.
+		tc.log.Debug("tree cache: re-read abandoned", zap.Error(err))
+		return nil
+	}
+	tc.mu.Lock()
+	old := make([]string, 0, len(tc.nodes))
+	for p := range tc.nodes {
+		old = append(old, p)
+	}
+	// Deepest first: a path sorts before its descendants.
+	slices.Sort(old)
+	slices.Reverse(old)
+	for _, p := range old {
+		n := tree[p]
+		if n == nil || n.Stat.Czxid != tc.nodes[p].Stat.Czxid {
+			tc.remove(p)
+		}
+	}
+	for _, p := range cacheSorted(tree) {
+		tc.put(tree[p])
+	}
+	tc.mu.Unlock()
+	tc.events.push(CacheEvent{Type: CacheResynced})
+	return nil
+}
+
+// walk reads the subtree at the root.
+func (tc *TreeCache) walk(ctx context.Context) (map[string]*CacheNode, error) {
+	tree := map[string]*CacheNode{}
+	var visit func(p string) error
+	visit = func(p string) error {
+		data, st, err := tc.conn.Get(ctx, p)
+		if errors.Is(err, sdk.ErrNoNode) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		kids, _, err := tc.conn.Children(ctx, p)
+		if errors.Is(err, sdk.ErrNoNode) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		tree[p] = &CacheNode{Path: p, Data: data, Stat: st}
+		slices.Sort(kids)
+		for _, k := range kids {
+			if err := visit(p2Join(p, k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := visit(tc.root); err != nil {
+		return nil, err
+	}
+	return tree, nil
+}
+
+// put stores n and reports Added, Updated (data version changed) or, for a
+// node re-created under the same path, Removed then Added. tc.mu is held.
+func (tc *TreeCache) put(n *CacheNode) {
+	old := tc.nodes[n.Path]
+	switch {
+	case old == nil:
+	case old.Stat.Czxid != n.Stat.Czxid:
+		tc.removeSubtree(n.Path)
+	case old.Stat.Mzxid != n.Stat.Mzxid || old.Stat.Version != n.Stat.Version:
+		tc.nodes[n.Path] = n
+		tc.events.push(CacheEvent{Type: CacheNodeUpdated, Node: cacheCopy(n)})
+		return
+	default:
+		tc.nodes[n.Path] = n // same data; keep the fresher Stat
+		return
+	}
+	tc.nodes[n.Path] = n
+	if n.Path != tc.root {
+		parent, name := cacheSplit(n.Path)
+		set := tc.kids[parent]
+		if set == nil {
+			set = map[string]struct{}{}
+			tc.kids[parent] = set
+		}
+		set[name] = struct{}{}
+	}
+	tc.events.push(CacheEvent{Type: CacheNodeAdded, Node: cacheCopy(n)})
+}
+
+// removeSubtree drops path and its cached descendants, deepest first.
+// tc.mu is held.
+func (tc *TreeCache) removeSubtree(path string) {
+	for _, k := range tc.childrenLocked(path) {
+		tc.removeSubtree(p2Join(path, k))
+	}
+	tc.remove(path)
+}
+
+// remove drops one node and reports it. tc.mu is held.
+func (tc *TreeCache) remove(path string) {
+	n, ok := tc.nodes[path]
+	if !ok {
+		return
+	}
+	delete(tc.nodes, path)
+	if path != tc.root {
+		parent, name := cacheSplit(path)
+		if set := tc.kids[parent]; set != nil {
+			delete(set, name)
+			if len(set) == 0 {
+				delete(tc.kids, parent)
+			}
+		}
+	}
+	tc.events.push(CacheEvent{Type: CacheNodeRemoved, Node: cacheCopy(n)})
+}
+
+func (tc *TreeCache) childrenLocked(path string) []string {
+	out := make([]string, 0, len(tc.kids[path]))
+	for k := range tc.kids[path] {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// under reports whether p is the root or below it.
+func (tc *TreeCache) under(p string) bool {
+	return p == tc.root || tc.root == "/" || strings.HasPrefix(p, tc.root+"/")
+}
+
+func cacheCopy(n *CacheNode) CacheNode {
+	return CacheNode{Path: n.Path, Data: slices.Clone(n.Data), Stat: n.Stat}
+}
+
+// cacheSplit splits a path into its parent and its last element.
+func cacheSplit(p string) (string, string) {
+	i := strings.LastIndex(p, "/")
+	if i == 0 {
+		return "/", p[1:]
+	}
+	return p[:i], p[i+1:]
+}
+
+// cacheSorted returns the paths of tree in order (parents first).
+func cacheSorted(tree map[string]*CacheNode) []string {
+	out := make([]string, 0, len(tree))
+	for p := range tree {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func cacheDrain[T any](ch <-chan T) {
+	for range ch {
+	}
+}
+
+// cacheFifo delivers values to a channel in order without ever blocking
+// the producer: values wait in an unbounded slice until the consumer reads
+// them. close ends the channel after the queued values; abandon ends it at
+// once.
+type cacheFifo[T any] struct {
+	mu       sync.Mutex
+	items    []T
+	closed   bool
+	wake     chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	out      chan T
+}
+
+func newCacheFifo[T any]() *cacheFifo[T] {
+	q := &cacheFifo[T]{wake: make(chan struct{}, 1), stop: make(chan struct{}), out: make(chan T)}
+	go q.run()
+	return q
+}
+
+func (q *cacheFifo[T]) push(v T) {
+	q.mu.Lock()
+	if !q.closed {
+		q.items = append(q.items, v)
+	}
+	q.mu.Unlock()
+	q.poke()
+}
+
+func (q *cacheFifo[T]) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.poke()
+}
+
+func (q *cacheFifo[T]) abandon() {
+	q.mu.Lock()
+	q.closed = true
+	q.items = nil
+	q.mu.Unlock()
+	q.stopOnce.Do(func() { close(q.stop) })
+}
+
+func (q *cacheFifo[T]) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *cacheFifo[T]) run() {
+	defer close(q.out)
+	for {
+		q.mu.Lock()
+		if len(q.items) == 0 {
+			closed := q.closed
+			q.mu.Unlock()
+			if closed {
+				return
+			}
+			select {
+			case <-q.wake:
+			case <-q.stop:
+				return
+			}
+			continue
+		}
+		v := q.items[0]
+		var zero T
+		q.items[0] = zero
+		q.items = q.items[1:]
+		q.mu.Unlock()
+		select {
+		case q.out <- v:
+		case <-q.stop:
+			return
+		}
+	}
+}
