@@ -1,0 +1,293 @@
+package recipe_test
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warrenhq/warren/sdk"
+	"github.com/warrenhq/warren/sdk/recipe"
+)
+
+// lkJavaJars is the classpath of the Java side: Debian's Curator 5.4 and
+// ZooKeeper client (scripts/test-deps.sh installs them).
+var lkJavaJars = []string{
+	"curator-framework.jar", "curator-client.jar", "curator-recipes.jar",
+	"zookeeper.jar", "zookeeper-jute.jar", "guava.jar", "slf4j-api.jar", "slf4j-nop.jar",
+}
+
+// lkRequireJava is set in CI (make test) where the Java side must run.
+const lkRequireJava = "WARREN_REQUIRE_JAVA"
+
+// lkCompileJava compiles testdata/CuratorRecipes.java into a temporary
+// directory and returns the classpath to run it with; it skips the test
+// when javac or the jars are missing, unless lkRequireJava is set.
+func lkCompileJava(t *testing.T) string {
+	var missing []string
+	if _, err := exec.LookPath("javac"); err != nil {
+		missing = append(missing, "javac")
+	}
+	if _, err := exec.LookPath("java"); err != nil {
+		missing = append(missing, "java")
+	}
+	cp := []string{}
+	for _, j := range lkJavaJars {
+		p := filepath.Join("/usr/share/java", j)
+		if _, err := os.Stat(p); err != nil {
+			missing = append(missing, p)
+		}
+		cp = append(cp, p)
+	}
+	if len(missing) > 0 {
+		msg := "Curator interop needs " + strings.Join(missing, ", ") + " (run scripts/test-deps.sh)"
+		if os.Getenv(lkRequireJava) != "" {
+			t.Fatalf("%s; %s is set", msg, lkRequireJava)
+		}
+		t.Skip(msg)
+	}
+	dir := t.TempDir()
+	out, err := exec.Command("javac", "-d", dir, "-cp", strings.Join(cp, ":"), filepath.Join("testdata", "CuratorRecipes.java")).CombinedOutput()
+	require.NoError(t, err, "javac: %s", out)
+	return strings.Join(append(cp, dir), ":")
+}
+
+// lkJavaProc is a running CuratorRecipes.
+type lkJavaProc struct {
+	t     *testing.T
+	stdin io.WriteCloser
+	lines chan string
+	mu    sync.Mutex
+	all   []string
+}
+
+func lkStartJava(t *testing.T, cp string, args ...string) *lkJavaProc {
+	cmd := exec.Command("java", append([]string{"-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+		"-Djava.net.preferIPv4Stack=true", "-cp", cp, "CuratorRecipes"}, args...)...)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = cmd.Stdout
+	require.NoError(t, cmd.Start())
+	p := &lkJavaProc{t: t, stdin: stdin, lines: make(chan string, 100)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(p.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.all = append(p.all, sc.Text())
+			p.mu.Unlock()
+			p.lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		<-done
+	})
+	return p
+}
+
+// expect waits for the next marker line with the given prefix (skipping
+// other lines) and returns the rest of it.
+func (p *lkJavaProc) expect(prefix string) string {
+	p.t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				p.t.Fatalf("java exited before %q; output:\n%s", prefix, p.output())
+			}
+			if strings.HasPrefix(l, "VIOLATION") {
+				p.t.Fatalf("java: %s", l)
+			}
+			if strings.HasPrefix(l, prefix) {
+				return strings.TrimSpace(strings.TrimPrefix(l, prefix))
+			}
+		case <-deadline:
+			p.t.Fatalf("no %q from java; output:\n%s", prefix, p.output())
+		}
+	}
+}
+
+// notSeen fails if java already printed a line with the prefix.
+func (p *lkJavaProc) notSeen(prefix string) {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.all {
+		assert.False(p.t, strings.HasPrefix(l, prefix), "java printed %q too early", l)
+	}
+}
+
+func (p *lkJavaProc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.all, "\n")
+}
+
+func (p *lkJavaProc) send(cmd string) {
+	p.t.Helper()
+	_, err := io.WriteString(p.stdin, cmd+"\n")
+	require.NoError(p.t, err)
+}
+
+// testCurator runs Apache Curator 5.4 (Java) against the same server and
+// paths as the Go recipes: a Curator InterProcessMutex and Go Mutexes
+// exclude each other, each side queues behind the other's nodes, and a
+// Curator LeaderLatch and Go LeaderLatches elect one leader between them.
+func testCurator(t *testing.T, addr string) {
+	cp := lkCompileJava(t)
+	t.Run("MutexContention", func(t *testing.T) { testCuratorCount(t, addr, cp) })
+	t.Run("MutexQueue", func(t *testing.T) { testCuratorQueue(t, addr, cp) })
+	t.Run("LeaderLatch", func(t *testing.T) { testCuratorLatch(t, addr, cp) })
+}
+
+// testCuratorCount: Java and two Go contenders increment one counter under
+// one lock path while the Java side runs; every holder checks exclusivity
+// with the ephemeral holder node (Java exits with a VIOLATION otherwise).
+func testCuratorCount(t *testing.T, addr, cp string) {
+	ctx := lkCtx(t)
+	c0 := lkConnect(t, addr, 0)
+	_, _, err := c0.Create(ctx, "/cur", nil, sdk.CreateOptions{})
+	require.NoError(t, err)
+	_, _, err = c0.Create(ctx, "/cur/counter", []byte("0"), sdk.CreateOptions{})
+	require.NoError(t, err)
+	const javaRounds = 25
+	j := lkStartJava(t, cp, "count", addr, "/cur/lock", "/cur/counter", "/cur/holder", strconv.Itoa(javaRounds))
+	j.expect("READY")
+	javaDone := make(chan struct{})
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	errc := make(chan error, 2)
+	for i := range counts {
+		c := lkConnect(t, addr, 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := recipe.NewMutex(c, "/cur/lock")
+			// Keep contending for as long as the Java side does.
+			for {
+				select {
+				case <-javaDone:
+					if counts[i] >= 5 {
+						return
+					}
+				default:
+				}
+				if err := lkIncrementUnder(ctx, c, m.Acquire, m.Release, "/cur"); err != nil {
+					errc <- err
+					return
+				}
+				counts[i]++
+			}
+		}()
+	}
+	j.expect("DONE")
+	close(javaDone)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	data, _, err := c0.Get(ctx, "/cur/counter")
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(javaRounds+counts[0]+counts[1]), string(data), "go rounds %v", counts)
+}
+
+// testCuratorQueue: a Java contender queues behind a Go holder and a Go
+// contender behind a Java holder; each side lists the other's node as a
+// contender in the same order.
+func testCuratorQueue(t *testing.T, addr, cp string) {
+	ctx := lkCtx(t)
+	const base = "/cur/queue"
+	c := lkConnect(t, addr, 0)
+	goLock := recipe.NewMutex(c, base, recipe.WithNodeData([]byte("go")))
+	require.NoError(t, goLock.Acquire(ctx))
+	j := lkStartJava(t, cp, "hold", addr, base)
+	j.expect("READY")
+	lkWaitChildren(t, c, base, lkCount(2))
+	ps, err := goLock.Participants(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.Equal(t, goLock.Node(), ps[0].Node)
+	javaNode := ps[1].Node
+	require.Regexp(t, `^/cur/queue/_c_`+lkUUID+`-lock-\d{10}$`, javaNode, "Curator's node has the same layout")
+	j.notSeen("HELD")
+	require.NoError(t, goLock.Release(ctx))
+	assert.Equal(t, javaNode, j.expect("HELD"), "Curator takes the lock after Go's release")
+
+	// Now Go waits behind Java.
+	goLock2 := recipe.NewMutex(c, base)
+	errc := make(chan error, 1)
+	go func() { errc <- goLock2.Acquire(ctx) }()
+	kids := lkWaitChildren(t, c, base, lkCount(2))
+	j.send("list")
+	nodes := strings.Split(j.expect("PARTICIPANTS"), ",")
+	require.Len(t, nodes, 2, "Curator lists the Go contender")
+	assert.Equal(t, javaNode, nodes[0])
+	assert.Contains(t, kids, path.Base(nodes[1]))
+	lkNotDone(t, errc, "Go Acquire behind Curator")
+	j.send("release")
+	j.expect("RELEASED")
+	require.NoError(t, lkResult(t, errc))
+	assert.Equal(t, nodes[1], goLock2.Node())
+	require.NoError(t, goLock2.Release(ctx))
+}
+
+// testCuratorLatch: Go and Curator LeaderLatches on one path elect one
+// leader, see each other's participant ids, and hand leadership over.
+func testCuratorLatch(t *testing.T, addr, cp string) {
+	ctx := lkCtx(t)
+	const base = "/cur/latch"
+	c := lkConnect(t, addr, 0)
+	g := recipe.NewLeaderLatch(c, base, "go")
+	require.NoError(t, g.Start(ctx))
+	require.NoError(t, g.Await(ctx))
+	j := lkStartJava(t, cp, "latch", addr, base, "java")
+	j.expect("STARTED")
+	kids := lkWaitChildren(t, c, base, lkCount(2))
+	for _, k := range kids {
+		assert.Regexp(t, regexp.MustCompile(`^_c_`+lkUUID+`-latch-\d{10}$`), k)
+	}
+	j.send("list")
+	assert.Equal(t, "go:true,java:false", j.expect("PARTICIPANTS"), "Curator sees the Go leader")
+	ps, err := g.Participants(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.Equal(t, []string{"go", "java"}, []string{ps[0].ID, ps[1].ID})
+	j.notSeen("LEADER")
+
+	// The Go leader leaves: Curator leads; a new Go participant follows.
+	require.NoError(t, g.Close(ctx))
+	j.expect("LEADER")
+	g2 := recipe.NewLeaderLatch(c, base, "go2")
+	require.NoError(t, g2.Start(ctx))
+	j.send("list")
+	assert.Equal(t, "java:true,go2:false", j.expect("PARTICIPANTS"))
+	assert.False(t, g2.IsLeader())
+	ps, err = g2.Participants(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.Equal(t, recipe.Participant{Node: ps[0].Node, ID: "java", Leader: true}, ps[0])
+	j.send("close")
+	j.expect("CLOSED")
+	require.NoError(t, g2.Await(ctx), "Go leads after Curator leaves")
+	require.NoError(t, g2.Close(ctx))
+}

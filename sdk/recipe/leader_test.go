@@ -1,0 +1,235 @@
+package recipe_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warrenhq/warren/internal/testutil"
+	"github.com/warrenhq/warren/sdk"
+	"github.com/warrenhq/warren/sdk/recipe"
+)
+
+func testLeaderLatch(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	const base = "/latch/basic"
+	latches := map[string]*recipe.LeaderLatch{}
+	var changes <-chan bool
+	for _, id := range []string{"a", "b", "c"} {
+		l := recipe.NewLeaderLatch(lkConnect(t, addr, 0), base, id)
+		if id == "a" {
+			changes = l.Changes()
+		}
+		require.NoError(t, l.Start(ctx))
+		require.Regexp(t, `^/latch/basic/_c_`+lkUUID+`-latch-\d{10}$`, l.Node())
+		latches[id] = l
+	}
+	require.NoError(t, latches["a"].Await(ctx), "the first participant leads")
+	assert.True(t, <-changes)
+	ps, err := latches["b"].Participants(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 3)
+	assert.Equal(t, []string{"a", "b", "c"}, []string{ps[0].ID, ps[1].ID, ps[2].ID})
+	assert.Equal(t, []bool{true, false, false}, []bool{ps[0].Leader, ps[1].Leader, ps[2].Leader})
+	assert.False(t, latches["b"].IsLeader())
+	assert.False(t, latches["c"].IsLeader())
+
+	// Leadership passes in order when the leader leaves.
+	require.NoError(t, latches["a"].Close(ctx))
+	assert.False(t, latches["a"].IsLeader())
+	assert.False(t, <-changes)
+	_, open := <-changes
+	assert.False(t, open, "a closed latch ends its subscriptions")
+	require.NoError(t, latches["b"].Await(ctx))
+	assert.False(t, latches["c"].IsLeader())
+	require.ErrorIs(t, latches["a"].Await(ctx), recipe.ErrLatchClosed)
+
+	// A follower that leaves does not change the leader.
+	require.NoError(t, latches["c"].Close(ctx))
+	ps, err = latches["b"].Participants(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, recipe.Participant{Node: latches["b"].Node(), ID: "b", Leader: true}, ps[0])
+	require.NoError(t, latches["b"].Close(ctx))
+}
+
+// testLeaderSelector has three participants take leadership three times
+// each; leaders never overlap and their fencing tokens grow.
+func testLeaderSelector(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	var (
+		mu        sync.Mutex
+		active    int
+		lastFence int64
+		terms     int
+		problems  []string
+		wg        sync.WaitGroup
+	)
+	errc := make(chan error, 3)
+	for i := 0; i < 3; i++ {
+		c := lkConnect(t, addr, 0)
+		s := recipe.NewLeaderSelector(c, "/selector", fmt.Sprintf("p%d", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 3; r++ {
+				err := s.Lead(ctx, func(lctx context.Context) error {
+					f, ok := s.Fence()
+					ps, err := s.Participants(lctx)
+					if err != nil {
+						return err
+					}
+					mu.Lock()
+					active++
+					terms++
+					if active > 1 {
+						problems = append(problems, "two leaders")
+					}
+					if !ok || f.Czxid <= lastFence {
+						problems = append(problems, fmt.Sprintf("fence %d after %d", f.Czxid, lastFence))
+					}
+					lastFence = f.Czxid
+					if len(ps) == 0 || ps[0].ID != s.ID() || !ps[0].Leader {
+						problems = append(problems, fmt.Sprintf("%s leads but participants say %v", s.ID(), ps))
+					}
+					mu.Unlock()
+					_, _, err = c.Exists(lctx, "/selector")
+					mu.Lock()
+					active--
+					mu.Unlock()
+					return err
+				})
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	assert.Empty(t, problems)
+	assert.Equal(t, 9, terms)
+}
+
+// lkLatchHolder records exclusivity for a participant of a latch: on
+// every leadership it creates the ephemeral <dir>/holder node with its id,
+// which fails if another participant's session still holds it (a former
+// leader deletes it before it gives up leadership, and an expired session
+// loses it with its latch node in the same transaction).
+func lkLatchHolder(ctx context.Context, c *sdk.Conn, l *recipe.LeaderLatch, changes <-chan bool, dir string, violation func(string)) {
+	for v := range changes {
+		if !v {
+			continue
+		}
+		_, _, err := c.Create(ctx, dir+"/holder", []byte(l.ID()), sdk.CreateOptions{Mode: sdk.ModeEphemeral})
+		if errors.Is(err, sdk.ErrNodeExists) {
+			_, st, gerr := c.Get(ctx, dir+"/holder")
+			if gerr == nil && st.EphemeralOwner != c.SessionID() {
+				violation(fmt.Sprintf("%s leads while session %x holds %s/holder", l.ID(), st.EphemeralOwner, dir))
+			}
+		}
+	}
+}
+
+// TestElectionUnderLeaderKills runs a LeaderLatch election among three
+// participants connected to different members of a three-member Warren
+// ensemble and kills the ensemble's ZAB leader twice. Leadership stays
+// exclusive throughout and a participant leads again afterwards.
+func TestElectionUnderLeaderKills(t *testing.T) {
+	t.Parallel()
+	e := testutil.StartEnsemble(t, testutil.EnsembleOptions{Participants: 3})
+	ctx := lkCtx(t)
+	addrs := e.Addrs()
+	admin := lkConnect(t, strings.Join(addrs, ","), 0)
+	_, _, err := admin.Create(ctx, "/ens", nil, sdk.CreateOptions{})
+	require.NoError(t, err)
+	var (
+		mu         sync.Mutex
+		violations []string
+	)
+	latches := make([]*recipe.LeaderLatch, 3)
+	var wg sync.WaitGroup
+	for i := range latches {
+		// Participant i starts on member i and moves on when it dies.
+		hosts := append(append([]string{}, addrs[i:]...), addrs[:i]...)
+		c := lkConnect(t, strings.Join(hosts, ","), 15*time.Second, sdk.WithoutShuffle())
+		l := recipe.NewLeaderLatch(c, "/ens/latch", fmt.Sprintf("p%d", i))
+		latches[i] = l
+		changes := l.Changes()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lkLatchHolder(ctx, c, l, changes, "/ens", func(v string) {
+				mu.Lock()
+				violations = append(violations, v)
+				mu.Unlock()
+			})
+		}()
+		require.NoError(t, l.Start(ctx))
+	}
+	t.Cleanup(func() {
+		for _, l := range latches {
+			_ = l.Close(context.Background())
+		}
+		wg.Wait()
+	})
+	awaitAny := func() *recipe.LeaderLatch {
+		t.Helper()
+		for {
+			for _, l := range latches {
+				if l.IsLeader() {
+					return l
+				}
+			}
+			actx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			_ = latches[0].Await(actx)
+			cancel()
+			require.NoError(t, ctx.Err(), "no participant leads")
+		}
+	}
+	first := awaitAny()
+	for kill := 0; kill < 2; kill++ {
+		zl, err := e.WaitLeader(30 * time.Second)
+		require.NoError(t, err)
+		zl.Kill()
+		_, err = e.WaitLeader(30 * time.Second)
+		require.NoError(t, err, "the ensemble elects a new ZAB leader")
+		require.NoError(t, zl.Restart(30*time.Second))
+		awaitAny()
+	}
+	leader := awaitAny()
+	// The holder node belongs to the leader once it is settled.
+	for {
+		data, _, err := admin.Get(ctx, "/ens/holder")
+		if err == nil && string(data) == leader.ID() && leader.IsLeader() {
+			break
+		}
+		if err != nil && !errors.Is(err, sdk.ErrNoNode) {
+			require.NoError(t, err)
+		}
+		_, _, ch, err := admin.ExistsW(ctx, "/ens/holder")
+		require.NoError(t, err)
+		select {
+		case <-ch:
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("the leader never recorded itself")
+		}
+		leader = awaitAny()
+	}
+	t.Logf("first leader %s, last leader %s", first.ID(), leader.ID())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, violations)
+}

@@ -1,0 +1,567 @@
+package recipe_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/warrenhq/warren/internal/testutil"
+	"github.com/warrenhq/warren/sdk"
+	"github.com/warrenhq/warren/sdk/recipe"
+)
+
+// lkUUID matches a canonical version 4 UUID.
+const lkUUID = `[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`
+
+// lkCtx bounds a test's calls (a hang fails the test instead of the run).
+func lkCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// lkConnect opens a session with the given timeout (10 s when zero).
+func lkConnect(t *testing.T, addr string, timeout time.Duration, opts ...sdk.Option) *sdk.Conn {
+	t.Helper()
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	c, err := sdk.Connect(lkCtx(t), addr, append([]sdk.Option{sdk.WithSessionTimeout(timeout)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// lkWaitChildren waits, with child watches, until the children of p
+// satisfy ok, and returns them.
+func lkWaitChildren(t *testing.T, c *sdk.Conn, p string, ok func([]string) bool) []string {
+	t.Helper()
+	ctx := lkCtx(t)
+	for {
+		kids, _, ch, err := c.ChildrenW(ctx, p)
+		if errors.Is(err, sdk.ErrNoNode) {
+			_, exists, ech, err := c.ExistsW(ctx, p)
+			require.NoError(t, err)
+			if !exists {
+				select {
+				case <-ech:
+				case <-ctx.Done():
+					t.Fatalf("%s never appeared", p)
+				}
+			}
+			continue
+		}
+		require.NoError(t, err)
+		if ok(kids) {
+			return kids
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.Fatalf("children of %s never matched; last %v", p, kids)
+		}
+	}
+}
+
+// lkCount is a predicate on the number of children.
+func lkCount(n int) func([]string) bool { return func(k []string) bool { return len(k) == n } }
+
+// lkNotDone fails if an Acquire running in the background has returned
+// (the lock is held by someone else, so it must not have).
+func lkNotDone(t *testing.T, errc <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-errc:
+		t.Fatalf("%s returned while the lock was held elsewhere: %v", what, err)
+	default:
+	}
+}
+
+// lkResult waits for a background call's result.
+func lkResult(t *testing.T, errc <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(60 * time.Second):
+		t.Fatal("no result")
+		return nil
+	}
+}
+
+// TestRecipesAgainstServers runs every recipe against Warren and Apache
+// ZooKeeper 3.8 with the same expectations.
+func TestRecipesAgainstServers(t *testing.T) {
+	for _, tg := range []testutil.Target{testutil.TargetWarren, testutil.TargetZooKeeper} {
+		t.Run(string(tg), func(t *testing.T) {
+			t.Parallel()
+			// A 500 ms tick allows 2 s sessions for the expiry tests.
+			addr := tg.Start(t, testutil.ServerConfig{TickTime: 500 * time.Millisecond, ContainerCheckInterval: time.Hour})
+			for _, tc := range []struct {
+				name string
+				fn   func(*testing.T, string)
+			}{
+				{"Mutex", testMutex},
+				{"MutexContention", testMutexContention},
+				{"RWLock", testRWLock},
+				{"Semaphore", testSemaphore},
+				{"LeaderLatch", testLeaderLatch},
+				{"LeaderSelector", testLeaderSelector},
+				{"ProtectedCreateAfterConnectionLoss", testProtected},
+				{"ExpiryLosesLock", testExpiry},
+				{"KilledProcesses", testKilledProcesses},
+				{"Curator", testCurator},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.fn(t, addr)
+				})
+			}
+		})
+	}
+}
+
+func testMutex(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	c1, c2 := lkConnect(t, addr, 0), lkConnect(t, addr, 0)
+	const base = "/mutex/basic"
+	m1 := recipe.NewMutex(c1, base, recipe.WithNodeData([]byte("one")))
+	st, ch := m1.State()
+	assert.Equal(t, recipe.HoldNone, st)
+	assert.Nil(t, ch)
+	require.NoError(t, m1.Acquire(ctx))
+	node := m1.Node()
+	require.Regexp(t, `^/mutex/basic/_c_`+lkUUID+`-lock-\d{10}$`, node)
+	assert.True(t, recipe.IsProtected(path.Base(node)))
+	assert.Equal(t, "lock-"+node[len(node)-10:], recipe.StripProtected(path.Base(node)))
+	assert.True(t, m1.IsHeld())
+	f1, ok := m1.Fence()
+	require.True(t, ok)
+	_, nst, err := c2.Get(ctx, node)
+	require.NoError(t, err)
+	assert.Equal(t, nst.Czxid, f1.Czxid)
+	assert.Equal(t, node, f1.Path)
+	seq, _ := strconv.ParseInt(node[len(node)-10:], 10, 64)
+	assert.Equal(t, seq, f1.Seq)
+	assert.Equal(t, c1.SessionID(), nst.EphemeralOwner)
+	// Both ancestors are containers, as Curator creates them.
+	_, pst, err := c2.Get(ctx, base)
+	require.NoError(t, err)
+	assert.Zero(t, pst.EphemeralOwner)
+
+	// Reentrant per value.
+	require.NoError(t, m1.Acquire(ctx))
+	assert.Equal(t, node, m1.Node())
+	require.NoError(t, m1.Release(ctx))
+	_, ok, err = c2.Exists(ctx, node)
+	require.NoError(t, err)
+	assert.True(t, ok, "one Release of two keeps the lock")
+
+	// A waiter whose context ends leaves no node.
+	m2 := recipe.NewMutex(c2, base, recipe.WithNodeData([]byte("two")))
+	wctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- m2.Acquire(wctx) }()
+	lkWaitChildren(t, c1, base, lkCount(2))
+	ps, err := m1.Participants(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.Equal(t, recipe.Participant{Node: node, ID: "one", Leader: true}, ps[0])
+	assert.Equal(t, "two", ps[1].ID)
+	assert.False(t, ps[1].Leader)
+	lkNotDone(t, errc, "second Acquire")
+	cancel()
+	assert.ErrorIs(t, lkResult(t, errc), context.Canceled)
+	kids, _, err := c1.Children(ctx, base)
+	require.NoError(t, err)
+	assert.Equal(t, []string{path.Base(node)}, kids, "the cancelled waiter deleted its node")
+
+	// Hand-off: the waiter gets the lock when the holder releases it, with
+	// a larger fencing token.
+	go func() { errc <- m2.Acquire(ctx) }()
+	lkWaitChildren(t, c1, base, lkCount(2))
+	lkNotDone(t, errc, "second Acquire")
+	require.NoError(t, m1.Release(ctx))
+	assert.ErrorIs(t, m1.Release(ctx), recipe.ErrNotHeld)
+	assert.False(t, m1.IsHeld())
+	require.NoError(t, lkResult(t, errc))
+	f2, ok := m2.Fence()
+	require.True(t, ok)
+	assert.Greater(t, f2.Czxid, f1.Czxid)
+	assert.Greater(t, f2.Seq, f1.Seq)
+	require.NoError(t, m2.Release(ctx))
+	kids, _, err = c1.Children(ctx, base)
+	require.NoError(t, err)
+	assert.Empty(t, kids)
+}
+
+// testMutexContention has 12 contenders (three Conns, four Mutex values on
+// each) increment a counter node with unversioned read-modify-writes
+// guarded only by the lock; each holder also creates an ephemeral "holder"
+// node, which fails if another contender holds the lock at the same time.
+func testMutexContention(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	const conns, perConn, rounds = 3, 4, 5
+	c0 := lkConnect(t, addr, 0)
+	_, _, err := c0.Create(ctx, "/contend", nil, sdk.CreateOptions{})
+	require.NoError(t, err)
+	_, _, err = c0.Create(ctx, "/contend/counter", []byte("0"), sdk.CreateOptions{})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	errc := make(chan error, conns*perConn)
+	for i := 0; i < conns; i++ {
+		c := lkConnect(t, addr, 0)
+		for j := 0; j < perConn; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m := recipe.NewMutex(c, "/contend/lock")
+				for r := 0; r < rounds; r++ {
+					if err := lkIncrementUnder(ctx, c, m.Acquire, m.Release, "/contend"); err != nil {
+						errc <- err
+						return
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	data, _, err := c0.Get(ctx, "/contend/counter")
+	require.NoError(t, err)
+	assert.Equal(t, strconv.Itoa(conns*perConn*rounds), string(data))
+}
+
+// lkIncrementUnder takes a lock, checks exclusivity with an ephemeral
+// <dir>/holder node, adds one to <dir>/counter without a version check,
+// and releases the lock.
+func lkIncrementUnder(ctx context.Context, c *sdk.Conn, acquire, release func(context.Context) error, dir string) error {
+	if err := acquire(ctx); err != nil {
+		return err
+	}
+	if _, _, err := c.Create(ctx, dir+"/holder", nil, sdk.CreateOptions{Mode: sdk.ModeEphemeral}); err != nil {
+		return fmt.Errorf("two holders at once: %w", err)
+	}
+	data, _, err := c.Get(ctx, dir+"/counter")
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(string(data))
+	if err != nil {
+		return err
+	}
+	if _, err := c.Set(ctx, dir+"/counter", []byte(strconv.Itoa(n+1)), -1); err != nil {
+		return err
+	}
+	if err := c.Delete(ctx, dir+"/holder", -1); err != nil {
+		return err
+	}
+	return release(ctx)
+}
+
+func testRWLock(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	c1, c2, c3 := lkConnect(t, addr, 0), lkConnect(t, addr, 0), lkConnect(t, addr, 0)
+	const base = "/rw/basic"
+	r1 := recipe.NewRWLock(c1, base).ReadLock()
+	r2 := recipe.NewRWLock(c2, base).ReadLock()
+	// Readers share the lock.
+	require.NoError(t, r1.Acquire(ctx))
+	require.NoError(t, r2.Acquire(ctx))
+	require.Regexp(t, `^/rw/basic/_c_`+lkUUID+`-__READ__\d{10}$`, r1.Node())
+
+	// A writer waits for the readers, and a later reader waits behind it.
+	wl := recipe.NewRWLock(c3, base)
+	werr := make(chan error, 1)
+	go func() { werr <- wl.WriteLock().Acquire(ctx) }()
+	kids := lkWaitChildren(t, c1, base, lkCount(3))
+	assert.Equal(t, 1, len(slices.DeleteFunc(kids, func(k string) bool { return !regexp.MustCompile(`^_c_` + lkUUID + `-__WRIT__\d{10}$`).MatchString(k) })))
+	r3 := recipe.NewRWLock(c1, base).ReadLock()
+	rerr := make(chan error, 1)
+	go func() { rerr <- r3.Acquire(ctx) }()
+	lkWaitChildren(t, c1, base, lkCount(4))
+	lkNotDone(t, werr, "writer")
+	lkNotDone(t, rerr, "reader behind a writer")
+	require.NoError(t, r1.Release(ctx))
+	lkNotDone(t, werr, "writer")
+	require.NoError(t, r2.Release(ctx))
+	require.NoError(t, lkResult(t, werr))
+	lkNotDone(t, rerr, "reader behind a writer")
+
+	// The write holder may take the read lock; releasing the write lock
+	// keeps it (downgrade), shared with the waiting reader.
+	require.NoError(t, wl.ReadLock().Acquire(ctx))
+	require.NoError(t, wl.WriteLock().Release(ctx))
+	require.NoError(t, lkResult(t, rerr))
+	assert.True(t, wl.ReadLock().IsHeld())
+	assert.True(t, r3.IsHeld())
+	require.NoError(t, wl.ReadLock().Release(ctx))
+	require.NoError(t, r3.Release(ctx))
+
+	// Contention: readers never overlap a writer, writers never overlap.
+	var (
+		mu               sync.Mutex
+		readers, writers int
+		violations       []string
+		wg               sync.WaitGroup
+	)
+	enter := func(write bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if write {
+			if readers > 0 || writers > 0 {
+				violations = append(violations, fmt.Sprintf("writer entered with %d readers, %d writers", readers, writers))
+			}
+			writers++
+		} else {
+			if writers > 0 {
+				violations = append(violations, fmt.Sprintf("reader entered with %d writers", writers))
+			}
+			readers++
+		}
+	}
+	leave := func(write bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if write {
+			writers--
+		} else {
+			readers--
+		}
+	}
+	errc := make(chan error, 6)
+	for i := 0; i < 6; i++ {
+		c := []*sdk.Conn{c1, c2, c3}[i%3]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := recipe.NewRWLock(c, "/rw/contend")
+			for r := 0; r < 4; r++ {
+				write := (i+r)%3 == 0
+				m := l.ReadLock()
+				if write {
+					m = l.WriteLock()
+				}
+				if err := m.Acquire(ctx); err != nil {
+					errc <- err
+					return
+				}
+				enter(write)
+				_, _, err := c.Exists(ctx, "/rw/contend") // some work while holding
+				leave(write)
+				if err == nil {
+					err = m.Release(ctx)
+				}
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	assert.Empty(t, violations)
+}
+
+func testSemaphore(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	c1, c2 := lkConnect(t, addr, 0), lkConnect(t, addr, 0)
+	s1 := recipe.NewSemaphore(c1, "/sem/basic", 2)
+	l1, err := s1.Acquire(ctx)
+	require.NoError(t, err)
+	l2, err := s1.Acquire(ctx)
+	require.NoError(t, err)
+	require.Regexp(t, `^/sem/basic/leases/_c_`+lkUUID+`-lease-\d{10}$`, l1.Node())
+	st, _ := l1.State()
+	assert.Equal(t, recipe.HoldHeld, st)
+
+	// A third contender waits (its lease node exists, the leases outnumber
+	// the limit) until a lease is returned.
+	s2 := recipe.NewSemaphore(c2, "/sem/basic", 2)
+	got := make(chan *recipe.Lease, 1)
+	errc := make(chan error, 1)
+	go func() {
+		l, err := s2.Acquire(ctx)
+		got <- l
+		errc <- err
+	}()
+	lkWaitChildren(t, c1, "/sem/basic/leases", lkCount(3))
+	lkNotDone(t, errc, "third lease")
+	ps, err := s1.Participants(ctx)
+	require.NoError(t, err)
+	assert.Len(t, ps, 3)
+	require.NoError(t, l1.Release(ctx))
+	l3 := <-got
+	require.NoError(t, lkResult(t, errc))
+	require.NoError(t, l2.Release(ctx))
+	require.NoError(t, l3.Release(ctx))
+	assert.Error(t, l3.Release(ctx), "a lease is returned once")
+
+	// Contention: never more than 2 holders.
+	var (
+		mu         sync.Mutex
+		active     int
+		violations []int
+		wg         sync.WaitGroup
+	)
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		c := []*sdk.Conn{c1, c2}[i%2]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := recipe.NewSemaphore(c, "/sem/contend", 2)
+			for r := 0; r < 3; r++ {
+				l, err := s.Acquire(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				active++
+				if active > 2 {
+					violations = append(violations, active)
+				}
+				mu.Unlock()
+				_, _, err = c.Exists(ctx, "/sem/contend")
+				mu.Lock()
+				active--
+				mu.Unlock()
+				if err == nil {
+					err = l.Release(ctx)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	assert.Empty(t, violations)
+}
+
+// testProtected loses the reply of a protected create: the proxy holds the
+// server's bytes while the create executes, then cuts the connection. The
+// create must return the node the server made, not make a second one. An
+// unprotected create in the same situation fails and leaves a node behind,
+// which is what protected mode is for.
+func testProtected(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	p := lkStartProxy(t, addr)
+	c := lkConnect(t, p.addr(), 0)
+	obs := lkConnect(t, addr, 0)
+	_, _, err := obs.Create(ctx, "/prot", nil, sdk.CreateOptions{})
+	require.NoError(t, err)
+
+	lose := func(create func() (string, error)) (string, error, []string) {
+		before, _, err := obs.Children(ctx, "/prot")
+		require.NoError(t, err)
+		p.pause()
+		type res struct {
+			path string
+			err  error
+		}
+		resc := make(chan res, 1)
+		go func() {
+			path, err := create()
+			resc <- res{path, err}
+		}()
+		// The server executed the create; its reply is held by the proxy.
+		lkWaitChildren(t, obs, "/prot", lkCount(len(before)+1))
+		p.cut()
+		var r res
+		select {
+		case r = <-resc:
+		case <-ctx.Done():
+			t.Fatal("create never returned")
+		}
+		kids, _, err := obs.Children(ctx, "/prot")
+		require.NoError(t, err)
+		return r.path, r.err, kids
+	}
+
+	_, err, kids := lose(func() (string, error) {
+		path, _, err := c.Create(ctx, "/prot/plain-", nil, sdk.CreateOptions{Mode: sdk.ModeEphemeralSequential})
+		return path, err
+	})
+	require.ErrorIs(t, err, sdk.ErrConnectionLoss, "an unprotected create whose reply is lost fails")
+	assert.Len(t, kids, 1, "and its node exists: an orphan its creator does not know")
+
+	got, err, kids := lose(func() (string, error) {
+		path, _, err := recipe.CreateProtected(ctx, c, "/prot/lock-", []byte("x"), sdk.CreateOptions{Mode: sdk.ModeEphemeralSequential})
+		return path, err
+	})
+	require.NoError(t, err)
+	require.Regexp(t, `^/prot/_c_`+lkUUID+`-lock-\d{10}$`, got)
+	assert.Len(t, kids, 2, "exactly one protected node was created")
+	assert.Contains(t, kids, path.Base(got), "the create returned the node the server made")
+}
+
+// testExpiry cuts a lock holder off the server for longer than its 2 s
+// session: the holder is told the lock may be lost (suspended), another
+// contender acquires once the server expired the session, and the holder
+// is told the lock is lost when it learns about the expiry.
+func testExpiry(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	p := lkStartProxy(t, addr)
+	hc := lkConnect(t, p.addr(), 2*time.Second)
+	oc := lkConnect(t, addr, 0)
+	holder := recipe.NewMutex(hc, "/expiry/lock")
+	require.NoError(t, holder.Acquire(ctx))
+	fh, _ := holder.Fence()
+	st, changed := holder.State()
+	require.Equal(t, recipe.HoldHeld, st)
+
+	other := recipe.NewMutex(oc, "/expiry/lock")
+	errc := make(chan error, 1)
+	go func() { errc <- other.Acquire(ctx) }()
+	lkWaitChildren(t, oc, "/expiry/lock", lkCount(2))
+
+	p.setRefuse(true)
+	p.cut()
+	select {
+	case <-changed:
+	case <-ctx.Done():
+		t.Fatal("holder never left HoldHeld")
+	}
+	st, _ = holder.State()
+	assert.Equal(t, recipe.HoldSuspended, st, "a lost connection suspends the hold")
+	require.NoError(t, lkResult(t, errc), "the other contender acquires after the expiry")
+	fo, _ := other.Fence()
+	assert.Greater(t, fo.Czxid, fh.Czxid, "the new holder's token is larger")
+
+	p.setRefuse(false) // the holder reconnects and hears its session expired
+	select {
+	case <-holder.Lost():
+	case <-ctx.Done():
+		t.Fatal("holder never told the lock is lost")
+	}
+	st, _ = holder.State()
+	assert.Equal(t, recipe.HoldLost, st)
+	assert.False(t, holder.IsHeld())
+	require.NoError(t, holder.Release(ctx), "releasing a lost lock is fine")
+	assert.True(t, other.IsHeld())
+	require.NoError(t, other.Release(ctx))
+}
