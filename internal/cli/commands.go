@@ -35,33 +35,24 @@ func pathArg(p string, sequential bool) error {
 	return nil
 }
 
-// watchOnce prints the event of a one-shot watch when it fires.
-func (s *Shell) watchOnce(path string, child bool, ch <-chan sdk.Event) {
+// watchOnce prints the event of a one-shot watch when it fires (or is
+// removed).
+func (s *Shell) watchOnce(ch <-chan sdk.Event) {
 	if ch == nil {
 		return
 	}
-	w := &oneShot{path: path, child: child}
-	s.pendMu.Lock()
-	s.pending[w] = struct{}{}
-	s.pendMu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		ev, ok := <-ch
-		s.pendMu.Lock()
-		delete(s.pending, w)
-		s.pendMu.Unlock()
-		if !ok || ev.Type == sdk.EventSession || w.removed.Load() {
-			return
+		if ev, ok := <-ch; ok && ev.Type != sdk.EventSession {
+			s.printEvent("SyncConnected", ev.Type, ev.Path)
 		}
-		s.printEvent("SyncConnected", ev.Type, ev.Path)
 	}()
 }
 
 // watchPersistent prints the events of a persistent watch until it is
-// closed.
-func (s *Shell) watchPersistent(path string, w *sdk.Watcher) {
-	s.watchers[path] = append(s.watchers[path], w)
+// removed or the session ends.
+func (s *Shell) watchPersistent(w *sdk.Watcher) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -75,7 +66,6 @@ func (s *Shell) watchPersistent(path string, w *sdk.Watcher) {
 
 func (s *Shell) cmdClose(ctx context.Context, words []string) error {
 	_ = s.conn.Close()
-	s.watchers = map[string][]*sdk.Watcher{}
 	return nil
 }
 
@@ -107,7 +97,7 @@ func (s *Shell) cmdLs(ctx context.Context, words []string) error {
 		var ch <-chan sdk.Event
 		children, st, ch, err = s.conn.ChildrenW(ctx, path)
 		if err == nil {
-			s.watchOnce(path, true, ch)
+			s.watchOnce(ch)
 		}
 	} else {
 		children, st, err = s.conn.Children(ctx, path)
@@ -133,7 +123,7 @@ func (s *Shell) visitTree(ctx context.Context, path string, watch bool, visit fu
 		if err != nil {
 			return zkErr(err, path)
 		}
-		s.watchOnce(path, false, ch)
+		s.watchOnce(ch)
 	} else if _, _, err := s.conn.Get(ctx, path); err != nil {
 		return zkErr(err, path)
 	}
@@ -150,7 +140,7 @@ func (s *Shell) visitChildren(ctx context.Context, path string, watch bool, visi
 		var ch <-chan sdk.Event
 		children, _, ch, err = s.conn.ChildrenW(ctx, path)
 		if err == nil {
-			s.watchOnce(path, true, ch)
+			s.watchOnce(ch)
 		}
 	} else {
 		children, _, err = s.conn.Children(ctx, path)
@@ -198,7 +188,7 @@ func (s *Shell) cmdGet(ctx context.Context, words []string) error {
 		var ch <-chan sdk.Event
 		data, st, ch, err = s.conn.GetW(ctx, path)
 		if err == nil {
-			s.watchOnce(path, false, ch)
+			s.watchOnce(ch)
 		}
 	} else {
 		data, st, err = s.conn.Get(ctx, path)
@@ -239,7 +229,7 @@ func (s *Shell) cmdStat(ctx context.Context, words []string) error {
 		var ch <-chan sdk.Event
 		st, ok, ch, err = s.conn.ExistsW(ctx, path)
 		if err == nil {
-			s.watchOnce(path, false, ch)
+			s.watchOnce(ch)
 		}
 	} else {
 		st, ok, err = s.conn.Exists(ctx, path)
@@ -655,7 +645,7 @@ func (s *Shell) cmdAddWatch(ctx context.Context, words []string) error {
 	if err != nil {
 		return zkErr(err, path)
 	}
-	s.watchPersistent(path, w)
+	s.watchPersistent(w)
 	return nil
 }
 
@@ -671,61 +661,17 @@ func (s *Shell) cmdRemoveWatches(ctx context.Context, words []string) error {
 	if err := pathArg(path, false); err != nil {
 		return err
 	}
-	wantData, wantChild, wantAny := true, true, true
+	typ := sdk.WatcherAny
 	switch {
 	case f.has('c'):
-		wantData, wantAny = false, false
+		typ = sdk.WatcherChildren
 	case f.has('d'):
-		wantChild, wantAny = false, false
+		typ = sdk.WatcherData
 	}
-	return s.removeWatches(ctx, path, wantData, wantChild, wantAny)
-}
-
-// removeWatches removes the shell's watches of the given kinds on path and
-// prints the removal events, as ZooKeeper's client does; it fails with
-// "No such watcher" when there is none. The server-side registration of a
-// persistent watch is removed by closing it; a one-shot watch stays
-// registered on the server until it fires, and its event is not printed.
-func (s *Shell) removeWatches(ctx context.Context, path string, wantData, wantChild, wantAny bool) error {
-	var data, child []*oneShot
-	s.pendMu.Lock()
-	for w := range s.pending {
-		if w.path != path || w.removed.Load() {
-			continue
-		}
-		if w.child && wantChild {
-			child = append(child, w)
-		} else if !w.child && wantData {
-			data = append(data, w)
-		}
-	}
-	s.pendMu.Unlock()
-	var persistent []*sdk.Watcher
-	if wantAny {
-		persistent = s.watchers[path]
-	}
-	if len(data) == 0 && len(child) == 0 && len(persistent) == 0 {
-		return &cliError{code: ExitFailed, msg: keeperMessage(proto.ErrNoWatcher, path)}
-	}
-	for _, w := range append(data, child...) {
-		w.removed.Store(true)
-	}
-	delete(s.watchers, path)
-	for _, w := range persistent {
-		if err := w.Close(ctx); err != nil {
-			return zkErr(err, path)
-		}
-	}
-	if len(data) > 0 {
-		s.printEvent("SyncConnected", proto.EventDataWatchRemoved, path)
-	}
-	if len(child) > 0 {
-		s.printEvent("SyncConnected", proto.EventChildWatchRemoved, path)
-	}
-	if len(persistent) > 0 {
-		s.printEvent("SyncConnected", proto.EventPersistentWatchRemoved, path)
-	}
-	return nil
+	// The removed watches receive their removal events, which their
+	// goroutines print (DataWatchRemoved, ChildWatchRemoved,
+	// PersistentWatchRemoved), as zkCli's default watcher does.
+	return zkErr(s.conn.RemoveWatches(ctx, path, typ, f.has('l')), path)
 }
 
 // configPath is where ZooKeeper exposes the dynamic configuration.
@@ -740,12 +686,12 @@ func (s *Shell) cmdConfig(ctx context.Context, words []string) error {
 	var st sdk.Stat
 	if f.has('w') {
 		var ch <-chan sdk.Event
-		data, st, ch, err = s.conn.GetW(ctx, configPath)
+		data, st, ch, err = s.conn.GetConfigW(ctx)
 		if err == nil {
-			s.watchOnce(configPath, false, ch)
+			s.watchOnce(ch)
 		}
 	} else {
-		data, st, err = s.conn.Get(ctx, configPath)
+		data, st, err = s.conn.GetConfig(ctx)
 	}
 	if err != nil {
 		return zkErr(err, configPath)

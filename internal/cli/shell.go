@@ -79,24 +79,13 @@ type Shell struct {
 	errw   io.Writer
 	events atomic.Bool // printwatches
 
-	conn     *sdk.Conn
-	host     string
-	watchers map[string][]*sdk.Watcher // persistent watches by path
-	pending  map[*oneShot]struct{}     // one-shot watches not fired yet
-	pendMu   sync.Mutex                // guards pending
-	wg       sync.WaitGroup            // event goroutines
+	conn *sdk.Conn
+	host string
+	wg   sync.WaitGroup // event goroutines
 
 	history map[int]string
 	count   int
 	quit    bool
-}
-
-// oneShot is a one-shot watch the shell set; removed stops its event from
-// being printed after removewatches.
-type oneShot struct {
-	path    string
-	child   bool
-	removed atomic.Bool
 }
 
 // New returns a shell; it connects on Connect.
@@ -116,8 +105,7 @@ func New(cfg Config) *Shell {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	s := &Shell{cfg: cfg, out: cfg.Stdout, errw: cfg.Stderr, history: map[int]string{},
-		watchers: map[string][]*sdk.Watcher{}, pending: map[*oneShot]struct{}{}}
+	s := &Shell{cfg: cfg, out: cfg.Stdout, errw: cfg.Stderr, history: map[int]string{}}
 	s.events.Store(!cfg.Quiet)
 	return s
 }
@@ -199,7 +187,6 @@ func (s *Shell) closeConn() {
 	}
 	_ = s.conn.Close()
 	s.conn = nil
-	s.watchers = map[string][]*sdk.Watcher{}
 }
 
 // Close ends the session and waits for the event goroutines.
@@ -365,6 +352,7 @@ func (s *Shell) exec(ctx context.Context, words []string) error {
 		s.usage()
 		return usageErr("Command not found: Command not found " + name)
 	}
+	var err error
 	switch name {
 	case "help":
 		s.usage()
@@ -373,18 +361,22 @@ func (s *Shell) exec(ctx context.Context, words []string) error {
 		s.closeConn()
 		s.quit = true
 		return nil
+	case "connect":
+		server := s.host
+		if len(words) >= 2 {
+			server = words[1]
+		}
+		return s.Connect(ctx, server)
 	case "redo":
 		if len(words) >= 2 {
-			return s.redo(ctx, words[1])
+			err = s.redo(ctx, words[1])
 		}
-		return nil
 	case "history":
 		for i := s.count - 10; i <= s.count; i++ {
 			if i >= 0 {
 				s.println(strconv.Itoa(i) + " - " + s.history[i])
 			}
 		}
-		return nil
 	case "printwatches":
 		if len(words) == 1 {
 			state := "off"
@@ -395,13 +387,13 @@ func (s *Shell) exec(ctx context.Context, words []string) error {
 		} else {
 			s.events.Store(words[1] == "on")
 		}
-		return nil
-	case "connect":
-		server := s.host
-		if len(words) >= 2 {
-			server = words[1]
+	}
+	if cmd.local {
+		// zkCli checks the session after its local commands too.
+		if err == nil && !s.connected() {
+			s.println("Not connected")
 		}
-		return s.Connect(ctx, server)
+		return err
 	}
 	if !s.connected() {
 		s.println("Not connected")
