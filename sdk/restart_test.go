@@ -1,10 +1,12 @@
 package sdk_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -71,27 +73,47 @@ func TestResumeAfterZooKeeperRestart(t *testing.T) {
 // restartZooKeeper starts ZooKeeper again on the stopped server's zoo.cfg
 // (same port, same data); testutil has no restart for ZooKeeper.
 func restartZooKeeper(t *testing.T, z *testutil.ZK) {
+	_, err := startZooKeeperAgain(t, z)
+	require.NoError(t, err)
+}
+
+// startZooKeeperAgain starts ZooKeeper on z's zoo.cfg and waits until it
+// serves; it returns a function that SIGKILLs and reaps the process
+// (t.Cleanup calls it too) and may be called from any goroutine.
+func startZooKeeperAgain(t *testing.T, z *testutil.ZK) (func(), error) {
 	cmd := exec.Command("java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 		"-Djava.net.preferIPv4Stack=true", "-Dzookeeper.forceSync=no",
 		"-Dzookeeper.log.dir="+z.Dir, "-Dlog4j.configuration=file:"+filepath.Join(z.Dir, "log4j.properties"),
 		"-cp", "/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar",
 		"org.apache.zookeeper.server.ZooKeeperServerMain", filepath.Join(z.Dir, "zoo.cfg"))
-	out, err := os.Create(filepath.Join(z.Dir, "zookeeper-restart.out"))
-	require.NoError(t, err)
+	out, err := os.OpenFile(filepath.Join(z.Dir, "zookeeper-restart.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
+	if err := cmd.Start(); err != nil {
 		_ = out.Close()
-	})
+		return nil, err
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			_ = out.Close()
+		})
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if resp, err := testutil.FourLetter(z.Addr, "ruok"); err == nil && resp == "imok" {
-			return
+			return stop, nil
 		}
-		require.True(t, time.Now().Before(deadline), "ZooKeeper did not come back")
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("ZooKeeper did not come back (see %s)", out.Name())
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
