@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -541,38 +542,80 @@ func (c *Conn) writer(w *wire, initial [][]byte, timeout time.Duration) {
 				lastSend = time.Now()
 			}
 		case cl := <-c.reqs:
-			if cl.ctx.Err() != nil {
-				cl.finish(0, cl.ctx.Err())
+			// The calls already queued behind cl go out in the same write
+			// (up to writeBatch bytes): one system call per burst of
+			// pipelined calls rather than one per call.
+			buf = buf[:0]
+			yielded := false
+			for cl != nil {
+				var ok bool
+				if buf, ok = c.appendCall(w, buf, cl); !ok {
+					return
+				}
+				cl = nil
+				if len(buf) < writeBatch {
+					select {
+					case cl = <-c.reqs:
+					default:
+						if !yielded {
+							// Callers just woken by replies are about to
+							// queue their next calls: let them, once.
+							yielded = true
+							runtime.Gosched()
+							select {
+							case cl = <-c.reqs:
+							default:
+							}
+						}
+					}
+				}
+			}
+			if len(buf) == 0 {
 				continue
 			}
-			c.mu.Lock()
-			select {
-			case <-w.dead:
-				c.mu.Unlock()
-				cl.finish(0, ErrConnectionLoss)
-				return
-			default:
-			}
-			c.xid++
-			if c.xid <= 0 {
-				c.xid = 1
-			}
-			cl.xid = c.xid
-			hdr := proto.RequestHeader{Xid: cl.xid, Type: cl.op}
-			if cl.op == proto.OpAuth {
-				hdr.Xid = proto.XidAuth
-				w.authWait = append(w.authWait, cl)
-			} else {
-				w.pending = append(w.pending, cl)
-			}
-			c.mu.Unlock()
-			buf = zkwire.AppendRequest(buf[:0], &hdr, cl.req)
 			if !write(buf) {
 				return
 			}
 			lastSend = time.Now()
 		}
 	}
+}
+
+// writeBatch is the size past which the writer stops adding queued calls
+// to a write.
+const writeBatch = 64 << 10
+
+// appendCall assigns cl its xid, queues it for its reply on w and appends
+// its frame to buf. A call whose context has ended is failed and left out.
+// It returns false when w is dead (cl is then failed with
+// ErrConnectionLoss).
+func (c *Conn) appendCall(w *wire, buf []byte, cl *call) ([]byte, bool) {
+	if cl.ctx.Err() != nil {
+		cl.finish(0, cl.ctx.Err())
+		return buf, true
+	}
+	c.mu.Lock()
+	select {
+	case <-w.dead:
+		c.mu.Unlock()
+		cl.finish(0, ErrConnectionLoss)
+		return buf, false
+	default:
+	}
+	c.xid++
+	if c.xid <= 0 {
+		c.xid = 1
+	}
+	cl.xid = c.xid
+	hdr := proto.RequestHeader{Xid: cl.xid, Type: cl.op}
+	if cl.op == proto.OpAuth {
+		hdr.Xid = proto.XidAuth
+		w.authWait = append(w.authWait, cl)
+	} else {
+		w.pending = append(w.pending, cl)
+	}
+	c.mu.Unlock()
+	return zkwire.AppendRequest(buf, &hdr, cl.req), true
 }
 
 // reader reads replies and notifications until the connection fails.
