@@ -44,6 +44,7 @@ func TestPart2AgainstServers(t *testing.T) {
 				{"TreeCacheRandomWriter", testTreeCacheRandom},
 				{"TreeCacheConnectionCut", testTreeCacheCut},
 				{"TreeCacheExpiry", testTreeCacheExpiry},
+				{"Curator", testCuratorPart2},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
