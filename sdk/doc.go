@@ -28,7 +28,9 @@
 // or state queue's own mutex, taken while the Conn's mutex is held (never the
 // other way round). Persistent-watch events and state changes go through
 // unbounded queues, so a slow consumer never stalls the reader; read them
-// or Close the Watcher.
+// or Close the Watcher. Each stream has a goroutine that ends when the
+// stream's last value has been read (or the Watcher is closed): after the
+// Conn is finished, read a States subscription to its end.
 //
 // Bad input from a server (a malformed or oversized frame, a reply with an
 // unexpected xid, an undecodable body) drops the connection: every pending

@@ -245,3 +245,77 @@ func TestReconfigEnsemble(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(back), spec)
 }
+
+// testAddWatchModes adds both persistent modes on one path, in either
+// order, and records what each Watcher receives. ZooKeeper 3.8 keeps one
+// mode per (connection, path): the later addWatch replaces the earlier
+// (ZOOKEEPER-4466, fixed in 3.9); Warren keeps both, as 3.9 does. The
+// client keeps both Watchers either way (as the Java client does) and
+// hands each event the server sends to every Watcher that wants it.
+func testAddWatchModes(t *testing.T, addr string, tg testutil.Target) {
+	ctx := ctxT(t)
+	c := connect(t, addr)
+	other := connect(t, addr)
+	created := func(p string) sdk.Event { return sdk.Event{Type: sdk.EventNodeCreated, Path: p} }
+	changed := func(p string) sdk.Event { return sdk.Event{Type: sdk.EventNodeDataChanged, Path: p} }
+	kids := func(p string) sdk.Event { return sdk.Event{Type: sdk.EventNodeChildrenChanged, Path: p} }
+	// upTo reads ch up to and including last.
+	upTo := func(ch <-chan sdk.Event, last sdk.Event) []sdk.Event {
+		var got []sdk.Event
+		for {
+			ev := event(t, ch)
+			got = append(got, ev)
+			if ev == last {
+				return got
+			}
+		}
+	}
+	run := func(p string, recursiveFirst bool) (rec, pers []sdk.Event) {
+		var rw, pw *sdk.Watcher
+		var err error
+		if recursiveFirst {
+			rw, err = c.AddWatch(ctx, p, true)
+			require.NoError(t, err)
+			pw, err = c.AddWatch(ctx, p, false)
+		} else {
+			pw, err = c.AddWatch(ctx, p, false)
+			require.NoError(t, err)
+			rw, err = c.AddWatch(ctx, p, true)
+		}
+		require.NoError(t, err)
+		_, _, err = other.Create(ctx, p, nil, sdk.CreateOptions{})
+		require.NoError(t, err)
+		_, _, err = other.Create(ctx, p+"/a", nil, sdk.CreateOptions{})
+		require.NoError(t, err)
+		_, err = other.Set(ctx, p+"/a", []byte("x"), -1)
+		require.NoError(t, err)
+		_, err = other.Set(ctx, p, []byte("x"), -1) // the last event both receive
+		require.NoError(t, err)
+		rec, pers = upTo(rw.Events(), changed(p)), upTo(pw.Events(), changed(p))
+		require.NoError(t, rw.Close(ctx))
+		require.NoError(t, pw.Close(ctx))
+		return rec, pers
+	}
+
+	full := func(p string) []sdk.Event {
+		return []sdk.Event{created(p), created(p + "/a"), changed(p + "/a"), changed(p)}
+	}
+	persFull := func(p string) []sdk.Event { return []sdk.Event{created(p), kids(p), changed(p)} }
+	rec, pers := run("/modes-rp", true)
+	assert.Equal(t, persFull("/modes-rp"), pers)
+	if tg == testutil.TargetZooKeeper {
+		assert.Equal(t, []sdk.Event{created("/modes-rp"), changed("/modes-rp")}, rec,
+			"3.8: the persistent mode replaced the recursive one: no descendant events")
+	} else {
+		assert.Equal(t, full("/modes-rp"), rec, "both modes kept")
+	}
+
+	rec, pers = run("/modes-pr", false)
+	assert.Equal(t, full("/modes-pr"), rec)
+	if tg == testutil.TargetZooKeeper {
+		assert.Equal(t, []sdk.Event{created("/modes-pr"), changed("/modes-pr")}, pers,
+			"3.8: the recursive mode replaced the persistent one: no NodeChildrenChanged")
+	} else {
+		assert.Equal(t, persFull("/modes-pr"), pers, "both modes kept")
+	}
+}

@@ -91,6 +91,7 @@ func TestAgainstServers(t *testing.T) {
 			t.Run("RemoveWatches", func(t *testing.T) { testRemoveWatches(t, addr) })
 			t.Run("RemoveWatchesLocal", func(t *testing.T) { testRemoveWatchesLocal(t, addr) })
 			t.Run("Config", func(t *testing.T) { testConfig(t, addr) })
+			t.Run("AddWatchModes", func(t *testing.T) { testAddWatchModes(t, addr, tg) })
 		})
 	}
 }
