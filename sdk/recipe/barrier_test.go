@@ -116,3 +116,59 @@ func testDoubleBarrierCancel(t *testing.T, addr string) {
 	_, err = recipe.NewDoubleBarrier(c, "/p2/x", 0)
 	assert.ErrorIs(t, err, sdk.ErrBadArguments)
 }
+
+// testDoubleBarrierCut: a member waiting in Enter loses its connection
+// (the session lives): it rides it out and passes once the other member
+// enters. A member whose session expires finds its node gone in Leave.
+func testDoubleBarrierCut(t *testing.T, addr string) {
+	ctx := p2Ctx(t)
+	const bpath = "/p2/barrier-cut"
+	px := p2StartProxy(t, addr)
+	cut, err := sdk.Connect(ctx, px.addr(), sdk.WithSessionTimeout(2*time.Second))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = cut.Close() })
+	states := cut.States()
+	other, observer := p2Connect(t, addr), p2Connect(t, addr)
+	a, err := recipe.NewDoubleBarrier(cut, bpath, 2)
+	require.NoError(t, err)
+	b, err := recipe.NewDoubleBarrier(other, bpath, 2)
+	require.NoError(t, err)
+	entered := make(chan error, 1)
+	go func() { entered <- a.Enter(ctx) }()
+	for {
+		_, ok, err := observer.Exists(ctx, a.Path())
+		require.NoError(t, err)
+		if ok {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	px.cut()
+	p2WaitState(t, states, sdk.StateSuspended)
+	p2WaitState(t, states, sdk.StateReconnected)
+	require.NoError(t, b.Enter(ctx))
+	select {
+	case err := <-entered:
+		require.NoError(t, err)
+	case <-time.After(p2WaitFor):
+		t.Fatal("the cut member never passed Enter")
+	}
+
+	// Now a's session expires while it is cut off.
+	_, _, gone, err := observer.ExistsW(ctx, a.Path())
+	require.NoError(t, err)
+	px.setRefuse(true)
+	px.cut()
+	select {
+	case ev := <-gone:
+		require.Equal(t, sdk.EventNodeDeleted, ev.Type)
+	case <-time.After(p2WaitFor):
+		t.Fatal("session not expired")
+	}
+	px.setRefuse(false)
+	p2WaitState(t, states, sdk.StateExpired)
+	err = a.Leave(ctx)
+	assert.ErrorIs(t, err, sdk.ErrSessionExpired)
+	// b is alone now: it leaves.
+	require.NoError(t, b.Leave(ctx))
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warrenhq/warren/sdk"
 	"github.com/warrenhq/warren/sdk/recipe"
 )
 
@@ -162,4 +163,27 @@ func testAtomicCounterContention(t *testing.T, addr string) {
 		want[i] = int64(i + 1)
 	}
 	assert.Equal(t, want, posts, "each increment saw its own value")
+}
+
+// testSharedCountCut: a value set while the client is cut off is seen
+// after the reconnection (the one-shot watch is re-registered and fires
+// for what was missed).
+func testSharedCountCut(t *testing.T, addr string) {
+	ctx := p2Ctx(t)
+	px := p2StartProxy(t, addr)
+	c := p2Connect(t, px.addr())
+	w := p2Connect(t, addr)
+	states := c.States()
+	const path = "/p2/count/shared-cut"
+	sc, err := recipe.NewSharedCount(ctx, c, path, 1)
+	require.NoError(t, err)
+	defer sc.Close()
+	px.setRefuse(true)
+	px.cut()
+	p2WaitState(t, states, sdk.StateSuspended)
+	_, err = w.Set(ctx, path, recipe.CountBytes(77), -1)
+	require.NoError(t, err)
+	px.setRefuse(false)
+	p2WaitCount(t, sc, 77)
+	assert.NoError(t, sc.Err())
 }

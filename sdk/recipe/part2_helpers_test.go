@@ -34,10 +34,12 @@ func TestPart2AgainstServers(t *testing.T) {
 			}{
 				{"DoubleBarrier", testDoubleBarrier},
 				{"DoubleBarrierCancel", testDoubleBarrierCancel},
+				{"DoubleBarrierCut", testDoubleBarrierCut},
 				{"Queue", testQueue},
 				{"QueueContention", testQueueContention},
 				{"QueueProcesses", testQueueProcesses},
 				{"SharedCount", testSharedCount},
+				{"SharedCountCut", testSharedCountCut},
 				{"AtomicCounter", testAtomicCounter},
 				{"AtomicCounterContention", testAtomicCounterContention},
 				{"TreeCacheEvents", testTreeCacheEvents},

@@ -372,36 +372,66 @@ func (tc *TreeCache) resync() error {
 	return nil
 }
 
-// walk reads the subtree at the root.
+// cacheWalkWidth bounds the reads a walk has in flight (they are
+// pipelined on the Conn).
+const cacheWalkWidth = 64
+
+// walk reads the subtree at the root, one level at a time with the reads
+// of a level pipelined.
 func (tc *TreeCache) walk(ctx context.Context) (map[string]*CacheNode, error) {
-	tree := map[string]*CacheNode{}
-	var visit func(p string) error
-	visit = func(p string) error {
+	type result struct {
+		node *CacheNode
+		kids []string
+		err  error
+	}
+	read := func(p string) result {
 		data, st, err := tc.conn.Get(ctx, p)
 		if errors.Is(err, sdk.ErrNoNode) {
-			return nil
+			return result{}
 		}
 		if err != nil {
-			return err
+			return result{err: err}
 		}
 		kids, _, err := tc.conn.Children(ctx, p)
 		if errors.Is(err, sdk.ErrNoNode) {
-			return nil
+			return result{}
 		}
 		if err != nil {
-			return err
+			return result{err: err}
 		}
-		tree[p] = &CacheNode{Path: p, Data: data, Stat: st}
 		slices.Sort(kids)
-		for _, k := range kids {
-			if err := visit(p2Join(p, k)); err != nil {
-				return err
+		return result{node: &CacheNode{Path: p, Data: data, Stat: st}, kids: kids}
+	}
+	tree := map[string]*CacheNode{}
+	level := []string{tc.root}
+	sem := make(chan struct{}, cacheWalkWidth)
+	for len(level) > 0 {
+		out := make([]result, len(level))
+		var wg sync.WaitGroup
+		for i, p := range level {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out[i] = read(p)
+				<-sem
+			}()
+		}
+		wg.Wait()
+		var next []string
+		for i, r := range out {
+			if r.err != nil {
+				return nil, r.err
+			}
+			if r.node == nil {
+				continue
+			}
+			tree[level[i]] = r.node
+			for _, k := range r.kids {
+				next = append(next, p2Join(level[i], k))
 			}
 		}
-		return nil
-	}
-	if err := visit(tc.root); err != nil {
-		return nil, err
+		level = next
 	}
 	return tree, nil
 }
