@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"path"
 	"slices"
 	"sync"
@@ -171,4 +172,25 @@ func testDoubleBarrierCut(t *testing.T, addr string) {
 	assert.ErrorIs(t, err, sdk.ErrSessionExpired)
 	// b is alone now: it leaves.
 	require.NoError(t, b.Leave(ctx))
+}
+
+// Five workers start and finish a computation together.
+func ExampleDoubleBarrier() {
+	ctx := context.Background()
+	c, err := sdk.Connect(ctx, "127.0.0.1:2181")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	b, err := recipe.NewDoubleBarrier(c, "/jobs/42/barrier", 5)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := b.Enter(ctx); err != nil { // blocks until 5 workers entered
+		log.Fatal(err)
+	}
+	// ... compute ...
+	if err := b.Leave(ctx); err != nil { // blocks until all 5 left
+		log.Fatal(err)
+	}
 }

@@ -1,6 +1,8 @@
 package recipe_test
 
 import (
+	"context"
+	"log"
 	"slices"
 	"sync"
 	"testing"
@@ -186,4 +188,33 @@ func testSharedCountCut(t *testing.T, addr string) {
 	px.setRefuse(false)
 	p2WaitCount(t, sc, 77)
 	assert.NoError(t, sc.Err())
+}
+
+// Count requests across processes, and share a setting with change
+// notifications.
+func ExampleAtomicCounter() {
+	ctx := context.Background()
+	c, err := sdk.Connect(ctx, "127.0.0.1:2181")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	n, err := recipe.NewAtomicCounter(c, "/stats/requests").Increment(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("request #%d", n)
+
+	limit, err := recipe.NewSharedCount(ctx, c, "/config/limit", 100)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer limit.Close()
+	cur := limit.VersionedCount()
+	if ok, err := limit.TrySetCount(ctx, cur, cur.Value*2); err != nil || !ok {
+		log.Printf("someone else changed the limit (now %d)", limit.Count())
+	}
+	for v := range limit.Changes() {
+		log.Printf("limit is now %d", v.Value)
+	}
 }

@@ -3,6 +3,7 @@ package recipe_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"os"
 	"os/exec"
 	"slices"
@@ -362,4 +363,33 @@ func testQueueProcesses(t *testing.T, addr string) {
 	left, err := recipe.NewQueue(c, qpath).Len(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, left, "queue drained")
+}
+
+// A producer and a consumer; TakeNode records a receipt in the same
+// transaction as the removal, so a consumer that dies never loses an item
+// silently.
+func ExampleQueue() {
+	ctx := context.Background()
+	c, err := sdk.Connect(ctx, "127.0.0.1:2181")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	q := recipe.NewQueue(c, "/work/queue")
+	if _, err := q.Put(ctx, []byte("job-1")); err != nil {
+		log.Fatal(err)
+	}
+	item, err := q.Take(ctx) // blocks until there is an item
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("took %s", item)
+
+	node, err := q.TakeNode(ctx, func(n recipe.QueueNode) []sdk.Op {
+		return []sdk.Op{c.CreateOp("/work/done/"+n.Name, n.Items[0], sdk.CreateOptions{})}
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("took %s with its receipt", node.Name)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -404,4 +405,32 @@ func testTreeCacheExpiry(t *testing.T, addr string) {
 	m2.until(tc2, func(ev recipe.CacheEvent) bool { return ev.Type == recipe.CacheInitialized })
 	marker := p2Marker(t, ctx, w, tc2, m2, root)
 	p2SameTree(t, tc2, m2, p2Tree(t, ctx, w, root), marker)
+}
+
+// Mirror a configuration subtree and follow its changes.
+func ExampleStartTreeCache() {
+	ctx := context.Background()
+	c, err := sdk.Connect(ctx, "127.0.0.1:2181")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	tc, err := recipe.StartTreeCache(ctx, c, "/config")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tc.Close(ctx)
+	for ev := range tc.Events() {
+		switch ev.Type {
+		case recipe.CacheNodeAdded, recipe.CacheNodeUpdated:
+			log.Printf("%s = %s", ev.Node.Path, ev.Node.Data)
+		case recipe.CacheNodeRemoved:
+			log.Printf("%s removed", ev.Node.Path)
+		case recipe.CacheStopped:
+			log.Printf("cache stopped: %v", ev.Err) // e.g. session expired: reconnect and start anew
+		}
+	}
+	if n, ok := tc.Get("/config/limits"); ok {
+		log.Printf("limits: %s (children %v)", n.Data, tc.Children("/config/limits"))
+	}
 }
