@@ -43,6 +43,7 @@ func TestPart2AgainstServers(t *testing.T) {
 				{"AtomicCounter", testAtomicCounter},
 				{"AtomicCounterContention", testAtomicCounterContention},
 				{"TreeCacheEvents", testTreeCacheEvents},
+				{"TreeCacheChroot", testTreeCacheChroot},
 				{"TreeCacheRandomWriter", testTreeCacheRandom},
 				{"TreeCacheConnectionCut", testTreeCacheCut},
 				{"TreeCacheExpiry", testTreeCacheExpiry},

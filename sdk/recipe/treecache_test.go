@@ -434,3 +434,25 @@ func ExampleStartTreeCache() {
 		log.Printf("limits: %s (children %v)", n.Data, tc.Children("/config/limits"))
 	}
 }
+
+// testTreeCacheChroot: a cache of "/" on a chrooted Conn sees the chroot's
+// subtree with chroot-relative paths.
+func testTreeCacheChroot(t *testing.T, addr string) {
+	ctx := p2Ctx(t)
+	w := p2Connect(t, addr)
+	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
+	p2MustCreate(t, ctx, w, "/p2/tc/chroot", "/p2/tc/chroot/a")
+	c := p2Connect(t, addr+"/p2/tc/chroot")
+	tc, err := recipe.StartTreeCache(ctx, c, "/")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, tc.Close(ctx)) }()
+	m := newP2Mirror(t)
+	m.until(tc, func(ev recipe.CacheEvent) bool { return ev.Type == recipe.CacheInitialized })
+	assert.Equal(t, []string{"added /", "added /a", "initialized"}, m.log)
+	p2MustCreate(t, ctx, w, "/p2/tc/chroot/a/b")
+	ev := p2CacheEvent(t, tc)
+	assert.Equal(t, recipe.CacheNodeAdded, ev.Type)
+	assert.Equal(t, "/a/b", ev.Node.Path)
+	assert.Equal(t, []string{"b"}, tc.Children("/a"))
+	assert.Equal(t, []string{"a"}, tc.Children("/"))
+}
