@@ -508,6 +508,7 @@ func TestAgainstServers(t *testing.T) {
 			t.Run("LocalCommands", func(t *testing.T) { testLocalCommands(t, addr) })
 			t.Run("OneShot", func(t *testing.T) { testOneShot(t, addr) })
 			t.Run("WatchMode", func(t *testing.T) { testWatchMode(t, addr) })
+			t.Run("Reconnect", func(t *testing.T) { testReconnect(t, addr) })
 		})
 	}
 }
