@@ -99,21 +99,19 @@ func (p *lkProxy) serverToClient(l *lkLink) {
 	}
 }
 
-// cut closes every relayed connection.
+// cut closes every relayed connection. Held bytes are dropped: the
+// connections are closed before the relays are released (sdk's copy
+// releases them first, so a held reply can still reach the client).
 func (p *lkProxy) cut() {
 	p.mu.Lock()
 	links := p.links
 	p.links = nil
-	if p.paused {
-		p.paused = false
-		close(p.resume)
-		p.resume = make(chan struct{})
-	}
 	p.mu.Unlock()
 	for _, l := range links {
 		_ = l.client.Close()
 		_ = l.server.Close()
 	}
+	p.unpause()
 }
 
 // pause holds server-to-client bytes until unpause or cut.

@@ -478,6 +478,11 @@ func testProtected(t *testing.T, addr string) {
 	lose := func(create func() (string, error)) (string, error, []string) {
 		before, _, err := obs.Children(ctx, "/prot")
 		require.NoError(t, err)
+		// A call through the proxy returns once the client is connected
+		// (after the previous cut): pausing during its handshake would
+		// hold the create back instead of its reply.
+		_, _, err = c.Exists(ctx, "/prot")
+		require.NoError(t, err)
 		p.pause()
 		type res struct {
 			path string
