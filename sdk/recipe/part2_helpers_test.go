@@ -47,6 +47,7 @@ func TestPart2AgainstServers(t *testing.T) {
 				{"TreeCacheRandomWriter", testTreeCacheRandom},
 				{"TreeCacheConnectionCut", testTreeCacheCut},
 				{"TreeCacheExpiry", testTreeCacheExpiry},
+				{"TreeCacheRenewSession", testTreeCacheRenew},
 				{"Curator", testCuratorPart2},
 			} {
 				t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -32,11 +33,16 @@ const (
 	// CacheStopped is the last event: the cache stopped (Err says why;
 	// nil after Close).
 	CacheStopped
+	// CacheSessionExpired: the session expired and the cache, set up
+	// WithCacheSession, is getting a new one; the view is not updated
+	// until the CacheResynced that follows.
+	CacheSessionExpired
 )
 
 var cacheEventNames = map[CacheEventType]string{
 	CacheNodeAdded: "added", CacheNodeUpdated: "updated", CacheNodeRemoved: "removed",
 	CacheInitialized: "initialized", CacheResynced: "resynced", CacheStopped: "stopped",
+	CacheSessionExpired: "session expired",
 }
 
 func (t CacheEventType) String() string {
@@ -61,7 +67,8 @@ type CacheEvent struct {
 	Type CacheEventType
 	// Node is set for Added, Updated and Removed.
 	Node CacheNode
-	// Err is set on CacheStopped when the cache stopped by itself.
+	// Err is set on CacheStopped when the cache stopped by itself, and on
+	// CacheSessionExpired.
 	Err error
 }
 
@@ -73,6 +80,17 @@ type CacheOption func(*TreeCache)
 
 // WithCacheLogger sets the logger for errors the cache skips over.
 func WithCacheLogger(l *zap.Logger) CacheOption { return func(tc *TreeCache) { tc.log = l } }
+
+// WithCacheSession makes the cache outlive its session: when the session
+// expires, the cache reports CacheSessionExpired and calls connect (again,
+// with a growing pause, until it succeeds or the cache is closed) for a
+// Conn with a new session, sets its watch there, reads the tree again and
+// reports the differences, then CacheResynced. The cache owns the Conns
+// connect returns: it closes each when it moves on to the next, and the
+// last one on Close. Without this option an expiry stops the cache.
+func WithCacheSession(connect func(ctx context.Context) (*sdk.Conn, error)) CacheOption {
+	return func(tc *TreeCache) { tc.renew = connect }
+}
 
 // TreeCache keeps an in-memory copy of the subtree at a root path, like
 // Apache Curator's CuratorCache: it sets one persistent-recursive watch on
@@ -99,12 +117,14 @@ func WithCacheLogger(l *zap.Logger) CacheOption { return func(tc *TreeCache) { t
 // CacheResynced. A read failing with a connection loss is skipped: the
 // re-read after the reconnection covers it.
 //
-// Expiry: when the session expires (or the Conn is closed) the cache
-// reports CacheStopped with sdk.ErrSessionExpired (or sdk.ErrClosed) and
-// stops; the view keeps its last state. The sdk never replaces an expired
-// session silently, and neither does the cache: to carry on, Connect a new
-// Conn and start a new TreeCache, whose initial Added events describe the
-// whole tree.
+// Expiry: by default, when the session expires (or the Conn is closed)
+// the cache reports CacheStopped with sdk.ErrSessionExpired (or
+// sdk.ErrClosed) and stops; the view keeps its last state. The sdk never
+// replaces an expired session silently, and neither does the cache unless
+// asked: with WithCacheSession it gets a new Conn from the caller, re-reads
+// the tree and reports the differences (a closed Conn still stops it).
+// Otherwise, to carry on, Connect a new Conn and start a new TreeCache,
+// whose initial Added events describe the whole tree.
 //
 // A Conn's server keeps one persistent watch mode per path: do not add
 // another persistent watch on the same root through the same Conn.
@@ -118,9 +138,13 @@ type TreeCache struct {
 	kids  map[string]map[string]struct{} // parent path -> child names
 	err   error
 
-	events  *cacheFifo[CacheEvent]
+	events *cacheFifo[CacheEvent]
+	// conn, watcher, states and owned change only in the run goroutine
+	// (WithCacheSession); Close reads them after run ended.
 	watcher *sdk.Watcher
 	states  <-chan sdk.State
+	renew   func(ctx context.Context) (*sdk.Conn, error)
+	owned   *sdk.Conn // the Conn from renew in use, closed by the cache
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -232,7 +256,11 @@ func (tc *TreeCache) Err() error {
 func (tc *TreeCache) Close(ctx context.Context) error {
 	tc.cancel()
 	<-tc.done
-	if err := tc.watcher.Close(ctx); err != nil {
+	err := tc.watcher.Close(ctx)
+	if tc.owned != nil {
+		_ = tc.owned.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("recipe: tree cache %s: close: %w", tc.root, err)
 	}
 	return nil
@@ -244,22 +272,19 @@ func (tc *TreeCache) run() {
 	defer close(tc.done)
 	states := tc.states
 	for {
+		var err error
 		select {
 		case <-tc.ctx.Done():
 			tc.stop(nil)
 			return
 		case ev, ok := <-tc.watcher.Events():
-			if !ok {
-				tc.stop(sdk.ErrClosed)
-				return
-			}
-			if ev.Type == sdk.EventSession {
-				tc.stop(p2SessionErr(ev.State))
-				return
-			}
-			if err := tc.handle(ev); err != nil {
-				tc.stop(err)
-				return
+			switch {
+			case !ok:
+				err = sdk.ErrClosed
+			case ev.Type == sdk.EventSession:
+				err = p2SessionErr(ev.State)
+			default:
+				err = tc.handle(ev)
 			}
 		case s, ok := <-states:
 			if !ok {
@@ -269,15 +294,60 @@ func (tc *TreeCache) run() {
 			}
 			switch s {
 			case sdk.StateReconnected:
-				if err := tc.resync(); err != nil {
-					tc.stop(err)
-					return
-				}
+				err = tc.resync()
 			case sdk.StateExpired, sdk.StateClosed:
-				tc.stop(p2SessionErr(s))
-				return
+				err = p2SessionErr(s)
 			}
 		}
+		if err == nil {
+			continue
+		}
+		if tc.renew == nil || !errors.Is(err, sdk.ErrSessionExpired) || tc.renewSession() != nil {
+			tc.stop(err)
+			return
+		}
+		states = tc.states
+	}
+}
+
+// renewSession moves the cache to a new session from tc.renew, re-reads
+// the tree and reports the differences. It fails only when the cache is
+// closed meanwhile.
+func (tc *TreeCache) renewSession() error {
+	tc.events.push(CacheEvent{Type: CacheSessionExpired, Err: sdk.ErrSessionExpired})
+	go cacheDrain(tc.states)
+	pause := 50 * time.Millisecond
+	for {
+		if err := tc.ctx.Err(); err != nil {
+			return err
+		}
+		conn, err := tc.renew(tc.ctx)
+		if err == nil {
+			states := conn.States()
+			var w *sdk.Watcher
+			if w, err = conn.AddWatch(tc.ctx, tc.root, true); err == nil {
+				if tc.owned != nil {
+					_ = tc.owned.Close()
+				}
+				tc.conn, tc.owned, tc.watcher, tc.states = conn, conn, w, states
+				if err = tc.resync(); err == nil {
+					return nil
+				}
+				// Expired again already: go round with another session.
+				go cacheDrain(tc.states)
+				continue
+			}
+			_ = conn.Close()
+			go cacheDrain(states)
+		}
+		tc.log.Debug("tree cache: new session failed", zap.String("root", tc.root), zap.Error(err))
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-tc.ctx.Done():
+			t.Stop()
+		}
+		pause = min(2*pause, 5*time.Second)
 	}
 }
 

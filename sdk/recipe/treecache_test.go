@@ -456,3 +456,66 @@ func testTreeCacheChroot(t *testing.T, addr string) {
 	assert.Equal(t, []string{"b"}, tc.Children("/a"))
 	assert.Equal(t, []string{"a"}, tc.Children("/"))
 }
+
+// testTreeCacheRenew: with WithCacheSession the cache outlives its
+// session: it reports the expiry, takes a new session, reports what
+// changed meanwhile and follows the tree again.
+func testTreeCacheRenew(t *testing.T, addr string) {
+	ctx := p2Ctx(t)
+	px := p2StartProxy(t, addr)
+	dial := func(ctx context.Context) (*sdk.Conn, error) {
+		return sdk.Connect(ctx, px.addr(), sdk.WithSessionTimeout(2*time.Second))
+	}
+	c, err := dial(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	w := p2Connect(t, addr)
+	const root = "/p2/tc/renew"
+	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
+	p2MustCreate(t, ctx, w, root, root+"/a", root+"/b")
+	renewed := 0
+	tc, err := recipe.StartTreeCache(ctx, c, root, recipe.WithCacheSession(func(ctx context.Context) (*sdk.Conn, error) {
+		renewed++
+		return dial(ctx)
+	}))
+	require.NoError(t, err)
+	m := newP2Mirror(t)
+	m.until(tc, func(ev recipe.CacheEvent) bool { return ev.Type == recipe.CacheInitialized })
+	_, _, err = c.Create(ctx, "/p2/tc/renew-owner", nil, sdk.CreateOptions{Mode: sdk.ModeEphemeral})
+	require.NoError(t, err)
+	_, _, gone, err := w.ExistsW(ctx, "/p2/tc/renew-owner")
+	require.NoError(t, err)
+
+	px.setRefuse(true)
+	px.cut()
+	select {
+	case ev := <-gone:
+		require.Equal(t, sdk.EventNodeDeleted, ev.Type, "the server expired the session")
+	case <-time.After(p2WaitFor):
+		t.Fatal("session not expired")
+	}
+	p2MustCreate(t, ctx, w, root+"/c")
+	require.NoError(t, w.Delete(ctx, root+"/b", -1))
+	_, err = w.Set(ctx, root+"/a", []byte("a2"), -1)
+	require.NoError(t, err)
+	px.setRefuse(false)
+
+	m.until(tc, func(ev recipe.CacheEvent) bool { return ev.Type == recipe.CacheResynced })
+	assert.Contains(t, m.log, "session expired")
+	for _, s := range []string{"added " + root + "/c", "removed " + root + "/b", "updated " + root + "/a"} {
+		assert.Contains(t, m.log, s)
+	}
+	assert.NoError(t, tc.Err())
+	// Followed live again on the new session.
+	p2MustCreate(t, ctx, w, root+"/d")
+	marker := p2Marker(t, ctx, w, tc, m, root)
+	p2SameTree(t, tc, m, p2Tree(t, ctx, w, root), marker)
+	require.NoError(t, tc.Close(ctx))
+	assert.Equal(t, 1, renewed)
+	var last recipe.CacheEvent
+	for ev := range tc.Events() {
+		last = ev
+	}
+	assert.Equal(t, recipe.CacheStopped, last.Type)
+	assert.ErrorIs(t, tc.Err(), recipe.ErrCacheStopped)
+}
