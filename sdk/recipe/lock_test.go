@@ -524,10 +524,12 @@ func testProtected(t *testing.T, addr string) {
 	assert.Contains(t, kids, path.Base(got), "the create returned the node the server made")
 }
 
-// testExpiry cuts a lock holder off the server for longer than its 2 s
-// session: the holder is told the lock may be lost (suspended), another
-// contender acquires once the server expired the session, and the holder
-// is told the lock is lost when it learns about the expiry.
+// testExpiry cuts a lock holder (also an election leader) off the server
+// for longer than its 2 s session: the holder is told the lock may be lost
+// (suspended) and the leader that it does not lead, another contender
+// acquires and another participant leads once the server expired the
+// session, and the holder is told the lock is lost (and the latch stops)
+// when it learns about the expiry.
 func testExpiry(t *testing.T, addr string) {
 	ctx := lkCtx(t)
 	p := lkStartProxy(t, addr)
@@ -543,6 +545,15 @@ func testExpiry(t *testing.T, addr string) {
 	errc := make(chan error, 1)
 	go func() { errc <- other.Acquire(ctx) }()
 	lkWaitChildren(t, oc, "/expiry/lock", lkCount(2))
+	// The same session leads an election.
+	hl := recipe.NewLeaderLatch(hc, "/expiry/latch", "holder")
+	hchanges := hl.Changes()
+	require.NoError(t, hl.Start(ctx))
+	require.NoError(t, hl.Await(ctx))
+	require.True(t, <-hchanges)
+	ol := recipe.NewLeaderLatch(oc, "/expiry/latch", "other")
+	require.NoError(t, ol.Start(ctx))
+	defer func() { _ = ol.Close(ctx) }()
 
 	p.setRefuse(true)
 	p.cut()
@@ -553,7 +564,10 @@ func testExpiry(t *testing.T, addr string) {
 	}
 	st, _ = holder.State()
 	assert.Equal(t, recipe.HoldSuspended, st, "a lost connection suspends the hold")
+	assert.False(t, <-hchanges, "a suspended leader is told it may not lead")
+	assert.False(t, hl.IsLeader())
 	require.NoError(t, lkResult(t, errc), "the other contender acquires after the expiry")
+	require.NoError(t, ol.Await(ctx), "the other participant leads after the expiry")
 	fo, _ := other.Fence()
 	assert.Greater(t, fo.Czxid, fh.Czxid, "the new holder's token is larger")
 
@@ -565,6 +579,14 @@ func testExpiry(t *testing.T, addr string) {
 	}
 	st, _ = holder.State()
 	assert.Equal(t, recipe.HoldLost, st)
+	select {
+	case <-hl.Done():
+	case <-ctx.Done():
+		t.Fatal("the expired latch never stopped")
+	}
+	_, open := <-hchanges
+	assert.False(t, open, "the expired latch's changes end")
+	require.ErrorIs(t, hl.Await(ctx), recipe.ErrLatchClosed)
 	assert.False(t, holder.IsHeld())
 	require.NoError(t, holder.Release(ctx), "releasing a lost lock is fine")
 	assert.True(t, other.IsHeld())
