@@ -176,15 +176,20 @@ func testConfig(t *testing.T, addr string) {
 }
 
 // TestReconfigStandaloneEnabled: a standalone server with reconfigEnabled
-// cannot reconfigure: both answer UNIMPLEMENTED to a super user.
+// cannot reconfigure: both answer UNIMPLEMENTED, to a super user and to
+// a client without WRITE on /zookeeper/config alike (ZooKeeper refuses a
+// standalone server's reconfig before it checks the ACL).
 func TestReconfigStandaloneEnabled(t *testing.T) {
 	for _, tg := range []testutil.Target{testutil.TargetWarren, testutil.TargetZooKeeper} {
 		t.Run(string(tg), func(t *testing.T) {
 			addr := tg.Start(t, testutil.ServerConfig{SuperDigest: testutil.Digest("super", "pw"), Extra: []string{"reconfigEnabled=true"}})
 			ctx := ctxT(t)
+			anon := connect(t, addr)
+			_, _, err := anon.Reconfig(ctx, "server.5=127.0.0.1:1:2;2181", "", "", -1)
+			assert.ErrorIs(t, err, sdk.ErrUnimplemented)
 			c := connect(t, addr)
 			require.NoError(t, c.AddAuth(ctx, "digest", []byte("super:pw")))
-			_, _, err := c.Reconfig(ctx, "server.5=127.0.0.1:1:2;2181", "", "", -1)
+			_, _, err = c.Reconfig(ctx, "server.5=127.0.0.1:1:2;2181", "", "", -1)
 			assert.ErrorIs(t, err, sdk.ErrUnimplemented)
 		})
 	}

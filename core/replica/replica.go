@@ -398,15 +398,13 @@ func (r *Replica) Request(c ConnID, hdr proto.RequestHeader, rec proto.Record, n
 			return
 		}
 		// As ZooKeeper's PrepRequestProcessor: RECONFIGDISABLED unless
-		// reconfigEnabled; then WRITE on /zookeeper/config (only super
-		// has it); then a standalone server answers UNIMPLEMENTED, since
-		// membership changes need an ensemble.
+		// reconfigEnabled; then a standalone server answers
+		// UNIMPLEMENTED, since membership changes need an ensemble; the
+		// WRITE check on /zookeeper/config comes after that, so it never
+		// decides a standalone server's answer.
 		code := proto.ErrReconfigDisabled
 		if r.cfg.ReconfigEnabled {
 			code = proto.ErrUnimplemented
-			if m, ok := r.tree.Meta(znode.ConfigPath); ok && !r.canRead(m.ACL, cn.ids, proto.PermWrite) {
-				code = proto.ErrNoAuth
-			}
 		}
 		r.enqueue(cn, &item{kind: itemError, hdr: hdr, zxid: r.lastProposed, err: code})
 	case proto.OpPing, proto.OpExists, proto.OpGetData, proto.OpGetACL, proto.OpGetChildren,

@@ -301,7 +301,7 @@ func TestReconfigStandalone(t *testing.T) {
 	h.do(1, 1, proto.OpReconfig, req)
 	outs = h.sink.take()
 	require.Len(t, outs, 1)
-	assert.Equal(t, proto.ErrNoAuth, outs[0].hdr.Err, "only super may write /zookeeper/config")
+	assert.Equal(t, proto.ErrUnimplemented, outs[0].hdr.Err, "ZooKeeper refuses a standalone reconfig before it checks the ACL")
 	h.do(1, proto.XidAuth, proto.OpAuth, &proto.AuthPacket{Scheme: "digest", Auth: []byte("super:superpw")})
 	h.do(1, 2, proto.OpReconfig, req)
 	outs = h.sink.take()
