@@ -126,9 +126,11 @@ func testLeaderSelector(t *testing.T, addr string) {
 // every leadership it creates the ephemeral <dir>/holder node with its id,
 // which fails if another participant's session still holds it (a former
 // leader deletes it before it gives up leadership, and an expired session
-// loses it with its latch node in the same transaction).
-func lkLatchHolder(ctx context.Context, c *sdk.Conn, l *recipe.LeaderLatch, changes <-chan bool, dir string, violation func(string)) {
+// loses it with its latch node in the same transaction). onChange sees
+// every leadership change.
+func lkLatchHolder(ctx context.Context, c *sdk.Conn, l *recipe.LeaderLatch, changes <-chan bool, dir string, onChange func(bool), violation func(string)) {
 	for v := range changes {
+		onChange(v)
 		if !v {
 			continue
 		}
@@ -144,39 +146,58 @@ func lkLatchHolder(ctx context.Context, c *sdk.Conn, l *recipe.LeaderLatch, chan
 
 // TestElectionUnderLeaderKills runs a LeaderLatch election among three
 // participants connected to different members of a three-member Warren
-// ensemble and kills the ensemble's ZAB leader twice. Leadership stays
-// exclusive throughout and a participant leads again afterwards.
+// ensemble, the first latch leader on the ZAB leader, and kills the
+// ensemble's ZAB leader twice. The latch leader whose server died is told
+// it may not lead while its connection is down; leadership stays exclusive
+// throughout and a participant leads again afterwards.
 func TestElectionUnderLeaderKills(t *testing.T) {
 	t.Parallel()
 	e := testutil.StartEnsemble(t, testutil.EnsembleOptions{Participants: 3})
 	ctx := lkCtx(t)
-	addrs := e.Addrs()
-	admin := lkConnect(t, strings.Join(addrs, ","), 0)
-	_, _, err := admin.Create(ctx, "/ens", nil, sdk.CreateOptions{})
+	zl, err := e.WaitLeader(30 * time.Second)
+	require.NoError(t, err)
+	order := []string{zl.Addr}
+	for _, m := range e.Members {
+		if m != zl {
+			order = append(order, m.Addr)
+		}
+	}
+	admin := lkConnect(t, strings.Join(order, ","), 0)
+	_, _, err = admin.Create(ctx, "/ens", nil, sdk.CreateOptions{})
 	require.NoError(t, err)
 	var (
 		mu         sync.Mutex
 		violations []string
+		history    = make([][]bool, 3)
 	)
 	latches := make([]*recipe.LeaderLatch, 3)
 	var wg sync.WaitGroup
 	for i := range latches {
-		// Participant i starts on member i and moves on when it dies.
-		hosts := append(append([]string{}, addrs[i:]...), addrs[:i]...)
+		// Participant i starts on member order[i] and moves on when it
+		// dies; participant 0 starts first, on the ZAB leader, and leads.
+		hosts := append(append([]string{}, order[i:]...), order[:i]...)
 		c := lkConnect(t, strings.Join(hosts, ","), 15*time.Second, sdk.WithoutShuffle())
+		require.Equal(t, order[i], c.Server())
 		l := recipe.NewLeaderLatch(c, "/ens/latch", fmt.Sprintf("p%d", i))
 		latches[i] = l
 		changes := l.Changes()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lkLatchHolder(ctx, c, l, changes, "/ens", func(v string) {
+			lkLatchHolder(ctx, c, l, changes, "/ens", func(v bool) {
+				mu.Lock()
+				history[i] = append(history[i], v)
+				mu.Unlock()
+			}, func(v string) {
 				mu.Lock()
 				violations = append(violations, v)
 				mu.Unlock()
 			})
 		}()
 		require.NoError(t, l.Start(ctx))
+		if i == 0 {
+			require.NoError(t, l.Await(ctx))
+		}
 	}
 	t.Cleanup(func() {
 		for _, l := range latches {
@@ -198,10 +219,11 @@ func TestElectionUnderLeaderKills(t *testing.T) {
 			require.NoError(t, ctx.Err(), "no participant leads")
 		}
 	}
-	first := awaitAny()
 	for kill := 0; kill < 2; kill++ {
-		zl, err := e.WaitLeader(30 * time.Second)
-		require.NoError(t, err)
+		if kill > 0 {
+			zl, err = e.WaitLeader(30 * time.Second)
+			require.NoError(t, err)
+		}
 		zl.Kill()
 		_, err = e.WaitLeader(30 * time.Second)
 		require.NoError(t, err, "the ensemble elects a new ZAB leader")
@@ -228,8 +250,11 @@ func TestElectionUnderLeaderKills(t *testing.T) {
 		}
 		leader = awaitAny()
 	}
-	t.Logf("first leader %s, last leader %s", first.ID(), leader.ID())
 	mu.Lock()
 	defer mu.Unlock()
+	t.Logf("last leader %s; leadership changes %v", leader.ID(), history)
+	require.NotEmpty(t, history[0])
+	assert.True(t, history[0][0], "p0 led first")
+	assert.Contains(t, history[0], false, "p0 was told it may not lead when its server died")
 	assert.Empty(t, violations)
 }
