@@ -249,7 +249,7 @@ func CountFromBytes(b []byte) (int32, error) {
 // Failure behaviour: reads are retried across connection losses; a write
 // that fails with sdk.ErrConnectionLoss is not retried (it may have been
 // applied) and its error is returned. Missing ancestors are created as
-// persistent nodes (Curator's EnsurePath).
+// containers (Curator 5's EnsurePathContainers).
 type AtomicCounter struct {
 	conn *sdk.Conn
 	path string
@@ -353,7 +353,7 @@ func (a *AtomicCounter) create(ctx context.Context, v int64) (bool, error) {
 		case errors.Is(err, sdk.ErrNodeExists):
 			return false, nil
 		case errors.Is(err, sdk.ErrNoNode):
-			if err := p2Retry(ctx, func() error { return p2CreateParents(ctx, a.conn, a.path, sdk.ModePersistent) }); err != nil {
+			if err := p2Retry(ctx, func() error { return p2CreateParents(ctx, a.conn, a.path, sdk.ModeContainer) }); err != nil {
 				return false, err
 			}
 		default:
