@@ -35,21 +35,6 @@ func pathArg(p string, sequential bool) error {
 	return nil
 }
 
-// watchOnce prints the event of a one-shot watch when it fires (or is
-// removed).
-func (s *Shell) watchOnce(ch <-chan sdk.Event) {
-	if ch == nil {
-		return
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if ev, ok := <-ch; ok && ev.Type != sdk.EventSession {
-			s.printEvent("SyncConnected", ev.Type, ev.Path)
-		}
-	}()
-}
-
 // watchPersistent prints the events of a persistent watch until it is
 // removed or the session ends.
 func (s *Shell) watchPersistent(w *sdk.Watcher) {
@@ -97,7 +82,7 @@ func (s *Shell) cmdLs(ctx context.Context, words []string) error {
 		var ch <-chan sdk.Event
 		children, st, ch, err = s.conn.ChildrenW(ctx, path)
 		if err == nil {
-			s.watchOnce(ch)
+			s.watchOnce(path, ch)
 		}
 	} else {
 		children, st, err = s.conn.Children(ctx, path)
@@ -123,7 +108,7 @@ func (s *Shell) visitTree(ctx context.Context, path string, watch bool, visit fu
 		if err != nil {
 			return zkErr(err, path)
 		}
-		s.watchOnce(ch)
+		s.watchOnce(path, ch)
 	} else if _, _, err := s.conn.Get(ctx, path); err != nil {
 		return zkErr(err, path)
 	}
@@ -140,7 +125,7 @@ func (s *Shell) visitChildren(ctx context.Context, path string, watch bool, visi
 		var ch <-chan sdk.Event
 		children, _, ch, err = s.conn.ChildrenW(ctx, path)
 		if err == nil {
-			s.watchOnce(ch)
+			s.watchOnce(path, ch)
 		}
 	} else {
 		children, _, err = s.conn.Children(ctx, path)
@@ -188,7 +173,7 @@ func (s *Shell) cmdGet(ctx context.Context, words []string) error {
 		var ch <-chan sdk.Event
 		data, st, ch, err = s.conn.GetW(ctx, path)
 		if err == nil {
-			s.watchOnce(ch)
+			s.watchOnce(path, ch)
 		}
 	} else {
 		data, st, err = s.conn.Get(ctx, path)
@@ -229,7 +214,7 @@ func (s *Shell) cmdStat(ctx context.Context, words []string) error {
 		var ch <-chan sdk.Event
 		st, ok, ch, err = s.conn.ExistsW(ctx, path)
 		if err == nil {
-			s.watchOnce(ch)
+			s.watchOnce(path, ch)
 		}
 	} else {
 		st, ok, err = s.conn.Exists(ctx, path)
@@ -688,7 +673,7 @@ func (s *Shell) cmdConfig(ctx context.Context, words []string) error {
 		var ch <-chan sdk.Event
 		data, st, ch, err = s.conn.GetConfigW(ctx)
 		if err == nil {
-			s.watchOnce(ch)
+			s.watchOnce(configPath, ch)
 		}
 	} else {
 		data, st, err = s.conn.GetConfig(ctx)

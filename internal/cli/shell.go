@@ -83,6 +83,11 @@ type Shell struct {
 	host string
 	wg   sync.WaitGroup // event goroutines
 
+	regs       chan pendingWatch // one-shot watches for dispatch
+	stop       chan struct{}     // ends dispatch
+	dispatched chan struct{}     // closed when dispatch returned
+	closeOnce  sync.Once
+
 	history map[int]string
 	count   int
 	quit    bool
@@ -105,7 +110,9 @@ func New(cfg Config) *Shell {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	s := &Shell{cfg: cfg, out: cfg.Stdout, errw: cfg.Stderr, history: map[int]string{}}
+	s := &Shell{cfg: cfg, out: cfg.Stdout, errw: cfg.Stderr, history: map[int]string{},
+		regs: make(chan pendingWatch), stop: make(chan struct{}), dispatched: make(chan struct{})}
+	go s.dispatch()
 	s.events.Store(!cfg.Quiet)
 	return s
 }
@@ -189,10 +196,13 @@ func (s *Shell) closeConn() {
 	s.conn = nil
 }
 
-// Close ends the session and waits for the event goroutines.
+// Close ends the session and waits for the event goroutines; the Shell
+// cannot be used afterwards.
 func (s *Shell) Close() {
 	s.closeConn()
 	s.wg.Wait()
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.dispatched
 }
 
 // connected reports whether commands can run (zkCli's "isAlive").
