@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -226,15 +227,37 @@ func (c *Conn) State() State {
 
 // States returns a new subscription to the state stream: every later state
 // change, in order, never dropped. The channel is closed when the Conn is
-// finished (after StateExpired or StateClosed).
+// finished (after StateExpired or StateClosed). The subscription lives as
+// long as the Conn; a subscriber that stops earlier should use
+// StatesContext, or keep reading until the channel closes.
 func (c *Conn) States() <-chan State {
+	return c.subscribe(nil)
+}
+
+// StatesContext is States with an end: when ctx is done the subscription
+// is removed, states not yet read are dropped and the channel is closed.
+// Recipes and caches that stop before their Conn use it so that nothing
+// is left queued for a reader that is gone.
+func (c *Conn) StatesContext(ctx context.Context) <-chan State {
+	return c.subscribe(ctx)
+}
+
+func (c *Conn) subscribe(ctx context.Context) <-chan State {
 	q := newQueue[State]()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.finalErr != nil {
 		q.close()
-	} else {
-		c.stateSubs = append(c.stateSubs, q)
+		return q.out
+	}
+	c.stateSubs = append(c.stateSubs, q)
+	if ctx != nil {
+		context.AfterFunc(ctx, func() {
+			c.mu.Lock()
+			c.stateSubs = slices.DeleteFunc(c.stateSubs, func(o *queue[State]) bool { return o == q })
+			c.mu.Unlock()
+			q.abandon()
+		})
 	}
 	return q.out
 }

@@ -162,12 +162,12 @@ func StartTreeCache(ctx context.Context, conn *sdk.Conn, root string, opts ...Ca
 	for _, o := range opts {
 		o(tc)
 	}
-	// Subscribe first so that no reconnection after the watch is missed.
-	tc.states = conn.States()
+	// Subscribe first so that no reconnection after the watch is missed;
+	// the subscription ends with the cache (Close cancels cctx).
+	tc.states = conn.StatesContext(cctx)
 	fail := func(err error) (*TreeCache, error) {
 		cancel()
 		tc.events.abandon()
-		go cacheDrain(tc.states)
 		return nil, fmt.Errorf("recipe: tree cache %s: %w", root, err)
 	}
 	err := p2Retry(ctx, func() error {
@@ -323,7 +323,7 @@ func (tc *TreeCache) renewSession() error {
 		}
 		conn, err := tc.renew(tc.ctx)
 		if err == nil {
-			states := conn.States()
+			states := conn.StatesContext(tc.ctx)
 			var w *sdk.Watcher
 			if w, err = conn.AddWatch(tc.ctx, tc.root, true); err == nil {
 				if tc.owned != nil {
