@@ -50,8 +50,8 @@ The sdk client sends create2 for a create (the SDK's only create), go-zookeeper 
 create. The failover workload and --wait-get always run on the raw client.
 
 --server may list several members of an ensemble, comma-separated: the connections then
-go to them round robin (connection i to member i mod n), and after
-set, get and mixed create their keys each connection syncs, so that it reads every key.
+go to them round robin (connection i to member i mod n), and after set, get and mixed
+create their keys each connection syncs, so that it reads every key.
 
   create    create new znodes (unique paths, --value-size bytes) for --duration
   set       setData on --keys pre-created znodes, chosen uniformly
