@@ -50,7 +50,7 @@ func (s *Shell) watchPersistent(w *sdk.Watcher) {
 }
 
 func (s *Shell) cmdClose(ctx context.Context, words []string) error {
-	_ = s.conn.Close()
+	s.endSession()
 	return nil
 }
 

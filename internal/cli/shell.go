@@ -79,9 +79,10 @@ type Shell struct {
 	errw   io.Writer
 	events atomic.Bool // printwatches
 
-	conn *sdk.Conn
-	host string
-	wg   sync.WaitGroup // event goroutines
+	conn       *sdk.Conn
+	host       string
+	statesDone chan struct{}  // closed when conn's state stream ended
+	wg         sync.WaitGroup // event goroutines
 
 	regs       chan pendingWatch // one-shot watches for dispatch
 	stop       chan struct{}     // ends dispatch
@@ -175,9 +176,12 @@ func (s *Shell) Connect(ctx context.Context, server string) error {
 	if !s.cfg.Quiet {
 		s.printEvent("SyncConnected", proto.EventNone, "")
 	}
+	done := make(chan struct{})
+	s.statesDone = done
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer close(done)
 		for st := range states {
 			if !s.cfg.Quiet {
 				s.printEvent(keeperState(st), proto.EventNone, "")
@@ -192,8 +196,15 @@ func (s *Shell) closeConn() {
 	if s.conn == nil {
 		return
 	}
-	_ = s.conn.Close()
+	s.endSession()
 	s.conn = nil
+}
+
+// endSession closes the session and waits until its state changes
+// (Closed last) are printed.
+func (s *Shell) endSession() {
+	_ = s.conn.Close()
+	<-s.statesDone
 }
 
 // Close ends the session and waits for the event goroutines; the Shell
