@@ -69,8 +69,9 @@ type Config struct {
 }
 
 // Shell is one zkCli-style session: a connection, its watches, the
-// command history. Commands run one at a time (Exec is not reentrant);
-// watch and connection events are printed from other goroutines.
+// command history. Commands run one at a time (ExecLine, RunArgs and
+// RunScript are not safe for concurrent use); watch and connection events
+// are printed from other goroutines.
 type Shell struct {
 	cfg Config
 
@@ -94,7 +95,7 @@ type Shell struct {
 	quit    bool
 }
 
-// New returns a shell; it connects on Connect.
+// New returns a shell; it connects on Connect. Close releases it.
 func New(cfg Config) *Shell {
 	if cfg.Server == "" {
 		cfg.Server = DefaultServer
