@@ -519,6 +519,7 @@ func TestAgainstServers(t *testing.T) {
 			t.Run("OneShot", func(t *testing.T) { testOneShot(t, addr) })
 			t.Run("WatchMode", func(t *testing.T) { testWatchMode(t, addr) })
 			t.Run("Reconnect", func(t *testing.T) { testReconnect(t, addr) })
+			t.Run("Expiry", func(t *testing.T) { testExpiry(t, addr) })
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +22,10 @@ import (
 // proxy forwards TCP connections to a server; cut drops the current ones
 // (the client then reconnects through the proxy and resumes its session).
 type proxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	refuse bool // close new connections at once
 }
 
 func startProxy(t *testing.T, target string) *proxy {
@@ -36,6 +38,13 @@ func startProxy(t *testing.T, target string) *proxy {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			p.mu.Lock()
+			refuse := p.refuse
+			p.mu.Unlock()
+			if refuse {
+				_ = c.Close()
+				continue
 			}
 			s, err := net.Dial("tcp", target)
 			if err != nil {
@@ -53,6 +62,13 @@ func startProxy(t *testing.T, target string) *proxy {
 }
 
 func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+// setRefuse makes the proxy refuse (or accept again) new connections.
+func (p *proxy) setRefuse(refuse bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refuse = refuse
+}
 
 func (p *proxy) cut() {
 	p.mu.Lock()
@@ -114,4 +130,49 @@ func testReconnect(t *testing.T, addr string) {
 	assert.Regexp(t, `^NodeCreated /rw( version=0 length=0)?$`, next())
 	require.NoError(t, cmd.Process.Signal(interruptSignal))
 	require.NoError(t, cmd.Wait())
+}
+
+// testExpiry keeps `warren cli watch` away from the server until its
+// session expired there: it prints the expiry and exits 3.
+func testExpiry(t *testing.T, addr string) {
+	p := startProxy(t, addr)
+	// 4 s is the shortest session the default tickTime (2 s) allows.
+	cmd := exec.CommandContext(ctxT(t), testutil.WarrenBinary(t), "cli", "watch", "--server", p.addr(), "--timeout", "4s", "/ex")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	next := func() string {
+		t.Helper()
+		require.True(t, lines.Scan(), "watch ended")
+		_, rest, _ := strings.Cut(lines.Text(), " ")
+		return rest
+	}
+	m := regexp.MustCompile(`^watching /ex \(session (0x[0-9a-f]+) on `).FindStringSubmatch(next())
+	require.NotNil(t, m)
+	session := m[1]
+	p.setRefuse(true)
+	p.cut()
+	assert.Equal(t, "session suspended", next())
+	// Wait until the server's session tracker forgot the session.
+	for {
+		dump, err := testutil.FourLetter(addr, "dump")
+		require.NoError(t, err)
+		if !strings.Contains(dump, "\t"+session+"\n") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.setRefuse(false)
+	var rest []string
+	for lines.Scan() {
+		_, l, _ := strings.Cut(lines.Text(), " ")
+		rest = append(rest, l)
+	}
+	assert.Contains(t, rest, "session expired")
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, cli.ExitConnect, ee.ExitCode())
 }
