@@ -520,6 +520,7 @@ func TestAgainstServers(t *testing.T) {
 			t.Run("WatchMode", func(t *testing.T) { testWatchMode(t, addr) })
 			t.Run("Reconnect", func(t *testing.T) { testReconnect(t, addr) })
 			t.Run("Expiry", func(t *testing.T) { testExpiry(t, addr) })
+			t.Run("Terminal", func(t *testing.T) { testTerminal(t, addr) })
 		})
 	}
 }
