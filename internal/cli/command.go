@@ -251,7 +251,13 @@ func Watch(ctx context.Context, cfg Config, path string, out, errw io.Writer) in
 				if ctx.Err() != nil {
 					return ExitOK
 				}
-				fmt.Fprintf(out, "%s session ended\n", stamp())
+				// The session's end reaches the watch and the state
+				// stream; whichever comes first reports it.
+				why := "ended"
+				if ok && ev.State != 0 {
+					why = ev.State.String()
+				}
+				fmt.Fprintf(out, "%s session %s\n", stamp(), why)
 				return ExitConnect
 			}
 			line := stamp() + " " + eventTypeName(ev.Type) + " " + ev.Path
