@@ -40,15 +40,16 @@ type LeaderLatch struct {
 	base string
 	id   string
 
-	mu      sync.Mutex
-	leader  bool
-	node    string
-	stat    sdk.Stat
-	changed chan struct{}
-	subs    []*rcpQueue[bool]
-	started bool
-	stopped bool
-	pending []sdk.State
+	mu        sync.Mutex
+	leader    bool
+	suspended bool // the connection is down (or the session ended)
+	node      string
+	stat      sdk.Stat
+	changed   chan struct{}
+	subs      []*rcpQueue[bool]
+	started   bool
+	stopped   bool
+	pending   []sdk.State
 
 	wake  chan struct{}
 	quit  chan struct{}
@@ -76,8 +77,18 @@ func (l *LeaderLatch) Start(ctx context.Context) error {
 	l.started = true
 	l.mu.Unlock()
 	l.unsub = rcpWatchStates(l.conn, func(s sdk.State) {
+		// Leadership ends at once on bad news, even while the follower
+		// waits for a call; it resumes only after the follower checked
+		// the node's position on the new connection.
 		l.mu.Lock()
 		l.pending = append(l.pending, s)
+		switch s {
+		case sdk.StateSuspended, sdk.StateAuthFailed, sdk.StateExpired, sdk.StateClosed:
+			l.suspended = true
+			l.setLeaderLocked(false)
+		case sdk.StateReconnected, sdk.StateConnected:
+			l.suspended = false
+		}
 		l.mu.Unlock()
 		select {
 		case l.wake <- struct{}{}:
@@ -192,6 +203,14 @@ func (l *LeaderLatch) Close(ctx context.Context) error {
 func (l *LeaderLatch) setLeader(v bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if v && l.suspended {
+		return // the connection is down: checked again on reconnection
+	}
+	l.setLeaderLocked(v)
+}
+
+// setLeaderLocked publishes the leadership; l.mu must be held.
+func (l *LeaderLatch) setLeaderLocked(v bool) {
 	if l.leader == v || l.stopped {
 		return
 	}
@@ -231,28 +250,25 @@ func (l *LeaderLatch) run() {
 		case <-ctx.Done():
 		}
 	}()
-	suspended := false
 	var backoff rcpBackoff
-	// states handles the queued connection states; false ends the latch.
+	// states handles the queued connection states (the callback already
+	// acted on them); false ends the latch.
 	states := func() bool {
 		l.mu.Lock()
 		ss := l.pending
 		l.pending = nil
 		l.mu.Unlock()
 		for _, s := range ss {
-			switch s {
-			case sdk.StateSuspended, sdk.StateAuthFailed:
-				suspended = true
-				l.setLeader(false)
-			case sdk.StateReconnected, sdk.StateConnected:
-				suspended = false
-			case sdk.StateExpired, sdk.StateClosed:
+			if s == sdk.StateExpired || s == sdk.StateClosed {
 				return false
 			}
 		}
 		return true
 	}
 	for {
+		l.mu.Lock()
+		suspended := l.suspended
+		l.mu.Unlock()
 		if suspended {
 			select {
 			case <-l.wake:

@@ -551,6 +551,7 @@ type rcpHold struct {
 	changed chan struct{}
 	lost    chan struct{}
 	pending []sdk.State
+	gen     uint64 // counts the states received
 
 	wake     chan struct{}
 	quit     chan struct{}
@@ -567,8 +568,18 @@ func rcpNewHold(c *sdk.Conn) *rcpHold {
 	h := &rcpHold{c: c, state: HoldHeld, changed: make(chan struct{}), lost: make(chan struct{}),
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	h.unsub = rcpWatchStates(c, func(s sdk.State) {
+		// Bad news is published at once, even while the follower waits
+		// for a call; a reconnection needs the follower to check the
+		// node first.
 		h.mu.Lock()
+		h.gen++
 		h.pending = append(h.pending, s)
+		switch s {
+		case sdk.StateSuspended, sdk.StateAuthFailed:
+			h.setLocked(HoldSuspended)
+		case sdk.StateExpired, sdk.StateClosed:
+			h.setLocked(HoldLost)
+		}
 		h.mu.Unlock()
 		select {
 		case h.wake <- struct{}{}:
@@ -616,6 +627,21 @@ func (h *rcpHold) status() (HoldState, <-chan struct{}) {
 func (h *rcpHold) set(s HoldState) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.setLocked(s)
+}
+
+// setHeldIf returns the hold to HoldHeld unless another state arrived
+// since the generation gen was read.
+func (h *rcpHold) setHeldIf(gen uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.gen == gen {
+		h.setLocked(HoldHeld)
+	}
+}
+
+// setLocked publishes a state; h.mu must be held. HoldLost is final.
+func (h *rcpHold) setLocked(s HoldState) {
 	if h.state == HoldLost || h.state == s {
 		return
 	}
@@ -677,13 +703,14 @@ func (h *rcpHold) follow(node string) {
 			h.mu.Unlock()
 			for _, s := range states {
 				switch s {
-				case sdk.StateSuspended, sdk.StateAuthFailed:
-					h.set(HoldSuspended)
 				case sdk.StateReconnected:
+					h.mu.Lock()
+					gen := h.gen
+					h.mu.Unlock()
 					st, ok, err := h.c.Exists(ctx, node)
 					switch {
 					case err == nil && ok && st.EphemeralOwner == h.c.SessionID():
-						h.set(HoldHeld)
+						h.setHeldIf(gen)
 						if watch == nil && !arm() {
 							return
 						}
@@ -694,8 +721,7 @@ func (h *rcpHold) follow(node string) {
 					// On an error the connection went away again: a
 					// new Suspended follows.
 				case sdk.StateExpired, sdk.StateClosed:
-					h.set(HoldLost)
-					return
+					return // HoldLost already
 				}
 			}
 		case <-h.quit:
