@@ -31,16 +31,23 @@ func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code
 const HistoryFile = ".warren_cli_history"
 
 // Command returns the `warren cli` command (and its `watch` subcommand).
-// It returns an *ExitError for a non-zero exit status.
-func Command() *cobra.Command {
-	var cfg Config
+// It returns an *ExitError for a non-zero exit status. Its version command
+// reports the version in the binary's build information; see
+// CommandWithVersion.
+func Command() *cobra.Command { return CommandWithVersion("") }
+
+// CommandWithVersion is Command whose version command reports version
+// (the binary's linked-in version, e.g. "1.2.0-<commit>").
+func CommandWithVersion(version string) *cobra.Command {
+	cfg := Config{Version: version}
 	cmd := &cobra.Command{
 		Use:   "cli [flags] [command [args...]]",
 		Short: "Interactive ZooKeeper shell (zkCli.sh compatible); one-shot commands for scripts",
 		Long: `cli is a ZooKeeper shell in the spirit of zkCli.sh: the same commands, flags, output
 formats and error messages (ls, get, stat, set, create, delete, deleteall, getAcl, setAcl,
 addauth, sync, whoami, getEphemerals, getAllChildrenNumber, addWatch, removewatches, config,
-printwatches, connect, close, quit, history, redo, help).
+reconfig, setquota, listquota, delquota, version, printwatches, connect, close, quit, history,
+redo, help).
 
 Without a command it reads commands from stdin: with line editing and history
 (~/.warren_cli_history) on a terminal, line by line otherwise (scripts can pipe commands in;

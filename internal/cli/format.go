@@ -229,6 +229,12 @@ func wrapperMessage(code proto.Code, path string) string {
 	if p == "" {
 		p = "null"
 	}
+	return wrapperMessageRaw(code, p)
+}
+
+// wrapperMessageRaw is wrapperMessage with the exception's path as is
+// ("" for the Java client's reconfig errors).
+func wrapperMessageRaw(code proto.Code, p string) string {
 	switch code {
 	case proto.ErrNoNode:
 		return "Node does not exist: " + p
@@ -255,7 +261,10 @@ func wrapperMessage(code proto.Code, path string) string {
 	case proto.ErrQuotaExceeded:
 		return "Quota has exceeded : " + p
 	}
-	return keeperMessage(code, path)
+	if p == "null" {
+		p = ""
+	}
+	return keeperMessage(code, p)
 }
 
 // eventTypeNames are Watcher.Event.EventType's names.

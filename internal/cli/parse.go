@@ -39,6 +39,13 @@ func (f flags) has(o byte) bool { _, ok := f.set[o]; return ok }
 // anywhere on the line; spec lists the letters, a letter followed by ':'
 // takes a value ("-v 3" or "-v3"). "--" ends the options.
 func parseFlags(words []string, spec string) (flags, error) {
+	return parseFlagsGroup(words, spec, "", "")
+}
+
+// parseFlagsGroup is parseFlags with an OptionGroup: at most one of the
+// letters in group may be given; when required is not empty one of them
+// must be, and required is the group as commons-cli prints it.
+func parseFlagsGroup(words []string, spec, group, required string) (flags, error) {
 	withArg := map[byte]bool{}
 	for i := 0; i < len(spec); i++ {
 		if i+1 < len(spec) && spec[i+1] == ':' {
@@ -69,6 +76,14 @@ func parseFlags(words []string, spec string) (flags, error) {
 				}
 				return f, &cliError{code: ExitUsage, msg: "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: " + opt}
 			}
+			if strings.IndexByte(group, c) >= 0 {
+				for _, g := range []byte(group) {
+					if _, ok := f.set[g]; ok && g != c {
+						return f, &cliError{code: ExitUsage, msg: "org.apache.commons.cli.AlreadySelectedException: The option '" +
+							string(c) + "' was specified but an option from this group has already been selected: '" + string(g) + "'"}
+					}
+				}
+			}
 			if !takes {
 				f.set[c] = ""
 				continue
@@ -84,7 +99,18 @@ func parseFlags(words []string, spec string) (flags, error) {
 			break
 		}
 	}
+	if required != "" && strings.IndexAny(string(mapKeys(f.set)), group) < 0 {
+		return f, &cliError{code: ExitUsage, msg: "org.apache.commons.cli.MissingOptionException: Missing required option: " + required}
+	}
 	return f, nil
+}
+
+func mapKeys(m map[byte]string) []byte {
+	var ks []byte
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
 }
 
 // joinWords reassembles words for history and messages.

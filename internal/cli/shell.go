@@ -66,6 +66,9 @@ type Config struct {
 	// Quiet turns printwatches off at the start and never prints the
 	// connection events (one-shot mode).
 	Quiet bool
+	// Version is the version the version command reports; empty means
+	// the one in the binary's build information.
+	Version string
 }
 
 // Shell is one zkCli-style session: a connection, its watches, the
@@ -343,6 +346,12 @@ func init() {
 		"getAllChildrenNumber": {usage: "path", run: (*Shell).cmdGetAllChildrenNumber},
 		"addWatch":             {usage: "[-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE", run: (*Shell).cmdAddWatch},
 		"whoami":               {usage: "", run: (*Shell).cmdWhoAmI},
+		"version":              {usage: "", run: (*Shell).cmdVersion},
+		"setquota":             {usage: "-n|-b|-N|-B val path", run: (*Shell).cmdSetQuota},
+		"listquota":            {usage: "path", run: (*Shell).cmdListQuota},
+		"delquota":             {usage: "[-n|-b|-N|-B] path", run: (*Shell).cmdDelQuota},
+		"reconfig": {usage: "[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | " +
+			"[-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]", run: (*Shell).cmdReconfig},
 	}
 }
 
