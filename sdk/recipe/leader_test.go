@@ -17,6 +17,25 @@ import (
 	"github.com/warrenhq/warren/sdk/recipe"
 )
 
+// lkChange is a value received from a Changes channel, or its end.
+type lkChange struct{ v, open bool }
+
+func lkOpen(v bool) lkChange { return lkChange{v, true} }
+
+var lkClosed = lkChange{}
+
+// lkNext receives the next leadership change (failing after a minute).
+func lkNext(t *testing.T, ch <-chan bool) lkChange {
+	t.Helper()
+	select {
+	case v, ok := <-ch:
+		return lkChange{v, ok}
+	case <-time.After(time.Minute):
+		t.Fatal("no leadership change")
+		return lkChange{}
+	}
+}
+
 func testLeaderLatch(t *testing.T, addr string) {
 	ctx := lkCtx(t)
 	const base = "/latch/basic"
@@ -32,7 +51,7 @@ func testLeaderLatch(t *testing.T, addr string) {
 		latches[id] = l
 	}
 	require.NoError(t, latches["a"].Await(ctx), "the first participant leads")
-	assert.True(t, <-changes)
+	assert.Equal(t, lkOpen(true), lkNext(t, changes))
 	ps, err := latches["b"].Participants(ctx)
 	require.NoError(t, err)
 	require.Len(t, ps, 3)
@@ -44,9 +63,8 @@ func testLeaderLatch(t *testing.T, addr string) {
 	// Leadership passes in order when the leader leaves.
 	require.NoError(t, latches["a"].Close(ctx))
 	assert.False(t, latches["a"].IsLeader())
-	assert.False(t, <-changes)
-	_, open := <-changes
-	assert.False(t, open, "a closed latch ends its subscriptions")
+	assert.Equal(t, lkOpen(false), lkNext(t, changes))
+	assert.Equal(t, lkClosed, lkNext(t, changes), "a closed latch ends its subscriptions")
 	require.NoError(t, latches["b"].Await(ctx))
 	assert.False(t, latches["c"].IsLeader())
 	require.ErrorIs(t, latches["a"].Await(ctx), recipe.ErrLatchClosed)
