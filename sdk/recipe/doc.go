@@ -18,17 +18,24 @@
 //   - LeaderSelector: Curator's LeaderSelector, an election on the Mutex
 //     layout (nodes named lock-, participant id as data) that runs a
 //     function while leading.
-//   - DoubleBarrier, Queue, SharedCount and TreeCache (barrier.go,
-//     queue.go, counter.go, treecache.go): Curator's DistributedDoubleBarrier,
-//     queues, SharedCount and TreeCache; see their own documentation.
-//   - CreateProtected: Curator's protected-mode create, the building block
-//     of the others.
+//   - DoubleBarrier: Curator's DistributedDoubleBarrier, participant nodes
+//     <path>/<uuid> and <path>/ready; Enter waits for N participants,
+//     Leave for all of them to leave.
+//   - Queue: Curator's DistributedQueue, persistent sequential
+//     <path>/queue-<seq> nodes holding Curator's item envelope.
+//   - SharedCount and AtomicCounter: Curator's SharedCount (an int32 node,
+//     watched) and DistributedAtomicLong (an int64 node updated with
+//     versioned writes).
+//   - TreeCache: Curator's TreeCache, a local view of a subtree kept
+//     current with watches, with events for every change.
+//   - CreateProtected: Curator's protected-mode create, with which the
+//     locks, the semaphore and the elections create their nodes.
 //
 // # Protected mode
 //
 // A create that fails with ErrConnectionLoss may or may not have been
-// executed. Every recipe node is created in protected mode: its name starts
-// with "_c_" + a random UUID + "-"; after a connection loss the creator
+// executed. Every lock, lease and latch node is created in protected mode
+// (as Curator does): its name starts with "_c_" + a random UUID + "-"; after a connection loss the creator
 // lists the parent's children and recognises its node by the UUID instead
 // of creating a second one, so no node is left behind that its creator does
 // not know about (an orphan lock node would block the lock until the
