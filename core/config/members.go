@@ -56,13 +56,14 @@ func bracketHost(h string) string {
 
 // Reconfigure computes the member lines after a reconfig request, as
 // ZooKeeper's leader does: current is /zookeeper/config's data; either
-// newMembers (comma-separated server.N=... entries) replaces the list, or
-// leaving (comma-separated ids) are removed and joining (comma-separated
-// entries) added or replaced. The result must keep a participant.
+// newMembers (server.N=... entries separated by commas or newlines)
+// replaces the list, or leaving (comma-separated ids) are removed and
+// joining (comma-separated entries) added or replaced. The result must
+// keep a participant.
 func Reconfigure(current []byte, joining, leaving, newMembers string) ([]byte, error) {
 	members := map[int64]Server{}
 	if strings.TrimSpace(newMembers) != "" {
-		for _, e := range splitList(newMembers) {
+		for _, e := range splitMembers(newMembers) {
 			s, err := ParseServerLine(e)
 			if err != nil {
 				return nil, err
@@ -113,6 +114,25 @@ func Reconfigure(current []byte, joining, leaving, newMembers string) ([]byte, e
 		return nil, fmt.Errorf("the new configuration has no participant")
 	}
 	return RenderMembers(out), nil
+}
+
+// splitMembers splits a new member list as ZooKeeper's leader reads it
+// (commas become newlines, then java.util.Properties lines): entries
+// separated by commas or newlines; blanks, '#'/'!' comments and the
+// "version=" entry (zkCli's reconfig -file sends the file's parsed
+// configuration, which ends with one) are dropped.
+func splitMembers(s string) []string {
+	var out []string
+	for _, e := range splitList(strings.ReplaceAll(s, "\n", ",")) {
+		if e[0] == '#' || e[0] == '!' {
+			continue
+		}
+		if key, _, ok := strings.Cut(e, "="); ok && strings.TrimSpace(key) == "version" {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // splitList splits a comma-separated list, dropping blanks.
