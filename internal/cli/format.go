@@ -322,29 +322,33 @@ func watchedEvent(state string, typ proto.EventType, path string) string {
 }
 
 // configClientString is ConfigUtils.getClientConfigStr: the config's
-// version, a space, and the client addresses of its servers.
+// version, a space, and the client addresses of its servers,
+// comma-separated (empty for a server without one), in the order of the
+// java.util.Properties it reads them into.
 func configClientString(data string) string {
+	props, err := loadProperties(strings.NewReader(data))
+	if err != nil {
+		return ""
+	}
 	version := ""
 	var servers []string
-	for _, line := range strings.Split(data, "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+	for _, kv := range javaOrder(props) {
+		k, v := strings.TrimSpace(kv[0]), strings.TrimSpace(kv[1])
 		if k == "version" {
 			version = v
 		}
 		if !strings.HasPrefix(k, "server.") {
 			continue
 		}
-		quorum, client, ok := strings.Cut(v, ";")
-		if !ok {
-			continue
+		norm, _, err := normalizeServer(-1, v)
+		if err != nil {
+			continue // zkCli skips a malformed entry
 		}
-		if !strings.Contains(client, ":") {
-			host, _, _ := strings.Cut(quorum, ":")
-			client = host + ":" + client
+		// The client address (none: an empty entry), its host unbracketed
+		// (InetSocketAddress.getHostString).
+		_, client, _ := strings.Cut(norm, ";")
+		if strings.HasPrefix(client, "[") {
+			client = strings.Replace(strings.TrimPrefix(client, "["), "]", "", 1)
 		}
 		servers = append(servers, client)
 	}

@@ -107,6 +107,9 @@ func TestFormats(t *testing.T) {
 	assert.Equal(t, "WatchedEvent state:SyncConnected type:NodeDataChanged path:/x", watchedEvent("SyncConnected", proto.EventNodeDataChanged, "/x"))
 	assert.Equal(t, "WatchedEvent state:Closed type:None path:null", watchedEvent(keeperState(sdk.StateClosed), proto.EventNone, ""))
 	assert.Equal(t, " ", configClientString(""))
-	assert.Equal(t, "100000000 127.0.0.1:2181,10.0.0.2:2182",
+	assert.Equal(t, "10000000a ,", configClientString("server.1=127.0.0.1:2888:3888:participant\nserver.2=127.0.0.1:2889:3889:participant\nversion=10000000a"))
+	// ConfigUtils.getClientConfigStr (checked with ZooKeeper 3.8's jar):
+	// Properties order, a bare client port on 0.0.0.0.
+	assert.Equal(t, "100000000 0.0.0.0:2182,127.0.0.1:2181",
 		configClientString("server.1=127.0.0.1:2888:3888:participant;127.0.0.1:2181\nserver.2=10.0.0.2:2888:3888:participant;2182\nversion=100000000"))
 }

@@ -5,9 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -164,14 +165,14 @@ func (s *Shell) cmdReconfig(ctx context.Context, words []string) error {
 }
 
 // wrongFormat is QuorumServer's message for a malformed server spec.
-const wrongFormat = " does not have the form server_config or server_config;client_config where server_config is host:port:port or host:port:port:type and client_config is port or host:port"
+const wrongFormat = " does not have the form server_config or server_config;client_config where server_config is the pipe separated list of host:port:port or host:port:port:type and client_config is port or host:port"
 
 // readDynamicConfig reads a dynamic configuration file (java.util.
 // Properties: server.N=..., version=...) and renders it as the client's
 // QuorumPeerConfig.parseDynamicConfig and QuorumMaj.toString do: one
 // normalized "server.N=host:port:port:role[;host:port]" line per server
-// in id order, then "version=<hex>". Errors read as the Java exceptions'
-// messages.
+// in the order of its HashMap (id order for small ids), then
+// "version=<hex>". Errors read as the Java exceptions' messages.
 func readDynamicConfig(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -189,53 +190,132 @@ func readDynamicConfig(path string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	props, err := loadProperties(f)
+	loaded, err := loadProperties(f)
 	if err != nil {
 		return "", err
 	}
-	type server struct {
-		id       int64
-		text     string
-		observer bool
-	}
-	var servers []server
-	var extra []string
-	version := int64(0)
+	props := javaOrder(loaded)
+	hierarchical := false
 	for _, kv := range props {
 		key := strings.TrimSpace(kv[0])
 		switch {
 		case strings.HasPrefix(key, "group") || strings.HasPrefix(key, "weight"):
-			extra = append(extra, key+"="+kv[1])
-		case strings.HasPrefix(key, "server."):
-			id, err := strconv.ParseInt(key[len("server."):], 10, 64)
-			if err != nil {
-				return "", fmt.Errorf("For input string: %q", key[len("server."):])
-			}
-			text, observer, err := normalizeServer(kv[1])
-			if err != nil {
-				return "", err
-			}
-			servers = append(servers, server{id: id, text: text, observer: observer})
-		case key == "version":
-			v, err := strconv.ParseInt(kv[1], 16, 64)
-			if err != nil {
-				return "", fmt.Errorf("For input string: %q", kv[1])
-			}
-			version = v
-		default:
+			hierarchical = true
+		case !strings.HasPrefix(key, "server.") && key != "version":
 			return "", errors.New("Unrecognised parameter: " + key)
 		}
 	}
-	sort.SliceStable(servers, func(i, j int) bool { return servers[i].id < servers[j].id })
+	type server struct {
+		text     string
+		observer bool
+	}
+	servers := map[int64]server{}
+	var ids []int64
+	version := int64(0)
+	// A hierarchical quorum's groups (sid -> gid) and weights, with
+	// their insertion orders.
+	groupOf, weight := map[int64]int64{}, map[int64]int64{}
+	var grouped, weighted []int64
+	parseID := func(s string) (int64, error) {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("For input string: %q", s)
+		}
+		return id, nil
+	}
+	for _, kv := range props {
+		key, value := kv[0], kv[1]
+		suffix := key[strings.IndexByte(key, '.')+1:]
+		switch {
+		case key == "version":
+			v, err := strconv.ParseInt(value, 16, 64)
+			if err != nil {
+				return "", fmt.Errorf("For input string: %q", value)
+			}
+			version = v
+		case strings.HasPrefix(key, "server."):
+			id, err := parseID(suffix)
+			if err != nil {
+				return "", err
+			}
+			text, observer, err := normalizeServer(id, value)
+			if err != nil {
+				return "", err
+			}
+			if _, ok := servers[id]; !ok {
+				ids = append(ids, id)
+			}
+			servers[id] = server{text: text, observer: observer}
+		case strings.HasPrefix(key, "group"):
+			gid, err := parseID(suffix)
+			if err != nil {
+				return "", err
+			}
+			for _, m := range strings.Split(value, ":") {
+				sid, err := parseID(m)
+				if err != nil {
+					return "", err
+				}
+				if _, ok := groupOf[sid]; !ok {
+					grouped = append(grouped, sid)
+				}
+				groupOf[sid] = gid
+			}
+		case strings.HasPrefix(key, "weight"):
+			sid, err := parseID(suffix)
+			if err != nil {
+				return "", err
+			}
+			w, err := parseID(value)
+			if err != nil {
+				return "", err
+			}
+			if _, ok := weight[sid]; !ok {
+				weighted = append(weighted, sid)
+			}
+			weight[sid] = w
+		}
+	}
 	var voters, observers int
 	var b strings.Builder
-	for _, sv := range servers {
+	for _, id := range longMapOrder(ids) {
+		sv := servers[id]
 		if sv.observer {
 			observers++
 		} else {
 			voters++
+			if hierarchical {
+				if _, ok := groupOf[id]; !ok {
+					return "", fmt.Errorf("Server %dis not in a group", id)
+				}
+				if _, ok := weight[id]; !ok {
+					weight[id] = 1
+					weighted = append(weighted, id)
+				}
+			}
 		}
-		b.WriteString("server." + strconv.FormatInt(sv.id, 10) + "=" + sv.text + "\n")
+		b.WriteString("server." + strconv.FormatInt(id, 10) + "=" + sv.text + "\n")
+	}
+	if hierarchical {
+		// QuorumHierarchical.toString: each group's members joined by
+		// ':' in the group map's order, then the weights.
+		members := map[int64]string{}
+		var gids []int64
+		for _, sid := range longMapOrder(grouped) {
+			gid := groupOf[sid]
+			if m, ok := members[gid]; ok {
+				members[gid] = m + ":" + strconv.FormatInt(sid, 10)
+				continue
+			}
+			gids = append(gids, gid)
+			members[gid] = strconv.FormatInt(sid, 10)
+		}
+		for _, gid := range longMapOrder(gids) {
+			b.WriteString("group." + strconv.FormatInt(gid, 10) + "=" + members[gid] + "\n")
+		}
+		for _, sid := range longMapOrder(weighted) {
+			b.WriteString("weight." + strconv.FormatInt(sid, 10) + "=" + strconv.FormatInt(weight[sid], 10) + "\n")
+		}
 	}
 	switch {
 	case voters == 0 && observers > 0:
@@ -243,18 +323,15 @@ func readDynamicConfig(path string) (string, error) {
 	case voters == 1 && observers > 0:
 		return "", errors.New("Observers w/o quorum is an invalid configuration")
 	}
-	sort.Strings(extra)
-	for _, e := range extra {
-		b.WriteString(e + "\n")
-	}
 	b.WriteString("version=" + strconv.FormatInt(version, 16))
 	return b.String(), nil
 }
 
-// normalizeServer parses a server spec as QuorumServer does and renders
-// it as QuorumServer.toString: "host:port:port:role" for each address
-// ('|'-separated), then ";host:port" for the client address.
-func normalizeServer(spec string) (string, bool, error) {
+// normalizeServer parses a server spec as QuorumServer does (one address;
+// ZooKeeper's multi-address feature is off by default) and renders it as
+// QuorumServer.toString: "host:port:port:role", then ";host:port" for the
+// client address.
+func normalizeServer(id int64, spec string) (string, bool, error) {
 	parts := strings.Split(spec, ";")
 	for len(parts) > 1 && parts[len(parts)-1] == "" {
 		parts = parts[:len(parts)-1]
@@ -264,7 +341,10 @@ func normalizeServer(spec string) (string, bool, error) {
 	}
 	client := ""
 	if len(parts) == 2 {
-		cp := hostAndPort(parts[1])
+		cp, err := hostAndPort(parts[1])
+		if err != nil {
+			return "", false, err
+		}
 		if len(cp) > 2 {
 			return "", false, errors.New(spec + wrongFormat)
 		}
@@ -274,73 +354,99 @@ func normalizeServer(spec string) (string, bool, error) {
 		}
 		port, err := strconv.Atoi(cp[len(cp)-1])
 		if err != nil {
-			return "", false, errors.New("Address unresolved: " + host + ":" + cp[len(cp)-1])
+			return "", false, errors.New("Address unresolved: null:" + cp[len(cp)-1])
 		}
-		client = ";" + delimitedHost(host) + ":" + strconv.Itoa(port)
+		client = ";" + javaHost(host) + ":" + strconv.Itoa(port)
+	}
+	if strings.Contains(parts[0], "|") {
+		return "", false, fmt.Errorf("Multiple address feature is disabled, but multiple addresses were specified for sid %d", id)
+	}
+	sp, err := hostAndPort(parts[0])
+	if err != nil {
+		return "", false, err
+	}
+	if len(sp) < 3 || len(sp) > 4 {
+		return "", false, errors.New(spec + wrongFormat)
+	}
+	port, err := strconv.Atoi(sp[1])
+	if err != nil {
+		return "", false, errors.New("Address unresolved: " + sp[0] + ":" + sp[1])
+	}
+	eport, err := strconv.Atoi(sp[2])
+	if err != nil {
+		return "", false, errors.New("Address unresolved: " + sp[0] + ":" + sp[2])
 	}
 	observer := false
-	var addrs []string
-	for _, a := range strings.Split(parts[0], "|") {
-		sp := hostAndPort(a)
-		if len(sp) < 3 || len(sp) > 4 {
-			return "", false, errors.New(spec + wrongFormat)
+	if len(sp) == 4 {
+		switch strings.ToLower(strings.TrimSpace(sp[3])) {
+		case "observer":
+			observer = true
+		case "participant":
+		default:
+			return "", false, errors.New("Unrecognised peertype: " + sp[3])
 		}
-		port, err := strconv.Atoi(sp[1])
-		if err != nil {
-			return "", false, errors.New("Address unresolved: " + sp[0] + ":" + sp[1])
-		}
-		eport, err := strconv.Atoi(sp[2])
-		if err != nil {
-			return "", false, errors.New("Address unresolved: " + sp[0] + ":" + sp[2])
-		}
-		if len(sp) == 4 {
-			switch strings.ToLower(strings.TrimSpace(sp[3])) {
-			case "observer":
-				observer = true
-			case "participant":
-			default:
-				return "", false, errors.New("Unrecognised peertype: " + sp[3])
-			}
-		}
-		addrs = append(addrs, delimitedHost(sp[0])+":"+strconv.Itoa(port)+":"+strconv.Itoa(eport))
 	}
-	sort.Strings(addrs)
 	role := ":participant"
 	if observer {
 		role = ":observer"
 	}
-	return strings.Join(addrs, "|") + role + client, observer, nil
+	return javaHost(sp[0]) + ":" + strconv.Itoa(port) + ":" + strconv.Itoa(eport) + role + client, observer, nil
 }
 
-// hostAndPort is ConfigUtils.getHostAndPort: "host:a:b" split at ':',
-// with a bracketed IPv6 host ("[::1]:a:b") kept whole.
-func hostAndPort(s string) []string {
-	if strings.HasPrefix(s, "[") {
-		if i := strings.IndexByte(s, ']'); i > 0 {
-			rest := s[i+1:]
-			parts := []string{s[1:i]}
-			if rest != "" {
-				parts = append(parts, strings.Split(strings.TrimPrefix(rest, ":"), ":")...)
-			}
-			return parts
+// hostAndPort is ConfigUtils.getHostAndPort: s split at ':' (trailing
+// empty parts dropped), with a bracketed IPv6 host ("[::1]:a:b") kept
+// whole.
+func hostAndPort(s string) ([]string, error) {
+	if !strings.HasPrefix(s, "[") {
+		parts := strings.Split(s, ":")
+		for len(parts) > 1 && parts[len(parts)-1] == "" {
+			parts = parts[:len(parts)-1]
 		}
+		return parts, nil
 	}
-	return strings.Split(s, ":")
+	i := strings.IndexByte(s, ']')
+	switch {
+	case i < 0:
+		return nil, errors.New(s + " starts with '[' but has no matching ']:'")
+	case i+2 == len(s):
+		return nil, errors.New(s + " doesn't have a port after colon")
+	case i+2 < len(s):
+		rest := strings.Split(s[i+2:], ":")
+		for len(rest) > 1 && rest[len(rest)-1] == "" {
+			rest = rest[:len(rest)-1]
+		}
+		return append([]string{s[1:i]}, rest...), nil
+	}
+	return []string{strings.NewReplacer("[", "", "]", "").Replace(s)}, nil
 }
 
-// delimitedHost brackets an IPv6 host, as QuorumServer prints it.
-func delimitedHost(h string) string {
-	if strings.Contains(h, ":") {
-		return "[" + h + "]"
+// javaHost is how InetSocketAddress.getHostString shows a host given as
+// text, bracketed when it is IPv6 (QuorumServer.delimitedHostString): a
+// name as given, an IP literal in Java's canonical form (IPv6 with all
+// eight groups, no zero compression).
+func javaHost(h string) string {
+	ip := net.ParseIP(h)
+	if ip == nil {
+		if strings.Contains(h, ":") {
+			return "[" + h + "]"
+		}
+		return h
 	}
-	return h
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	groups := make([]string, 8)
+	for i := range groups {
+		groups[i] = strconv.FormatUint(uint64(ip[2*i])<<8|uint64(ip[2*i+1]), 16)
+	}
+	return "[" + strings.Join(groups, ":") + "]"
 }
 
 // loadProperties reads java.util.Properties' line format: "key=value",
 // "key:value" or "key value", '#' and '!' comments, backslash line
 // continuations; later keys replace earlier ones.
-func loadProperties(f *os.File) ([][2]string, error) {
-	sc := bufio.NewScanner(f)
+func loadProperties(r io.Reader) ([][2]string, error) {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	var out [][2]string
 	index := map[string]int{}
@@ -380,4 +486,20 @@ func loadProperties(f *os.File) ([][2]string, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// javaOrder returns properties in the order java.util.Properties iterates
+// them.
+func javaOrder(props [][2]string) [][2]string {
+	keys := make([]string, len(props))
+	byKey := make(map[string]string, len(props))
+	for i, kv := range props {
+		keys[i] = kv[0]
+		byKey[kv[0]] = kv[1]
+	}
+	out := make([][2]string, 0, len(props))
+	for _, k := range propertiesOrder(keys) {
+		out = append(out, [2]string{k, byKey[k]})
+	}
+	return out
 }
