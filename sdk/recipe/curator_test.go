@@ -2,6 +2,7 @@ package recipe_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -150,13 +151,15 @@ func (p *lkJavaProc) send(cmd string) {
 
 // testCurator runs Apache Curator 5.4 (Java) against the same server and
 // paths as the Go recipes: a Curator InterProcessMutex and Go Mutexes
-// exclude each other, each side queues behind the other's nodes, and a
-// Curator LeaderLatch and Go LeaderLatches elect one leader between them.
+// exclude each other, each side queues behind the other's nodes, a
+// Curator LeaderLatch and Go LeaderLatches elect one leader between them,
+// and a Curator LeaderSelector and a Go LeaderSelector take turns.
 func testCurator(t *testing.T, addr string) {
 	cp := lkCompileJava(t)
 	t.Run("MutexContention", func(t *testing.T) { testCuratorCount(t, addr, cp) })
 	t.Run("MutexQueue", func(t *testing.T) { testCuratorQueue(t, addr, cp) })
 	t.Run("LeaderLatch", func(t *testing.T) { testCuratorLatch(t, addr, cp) })
+	t.Run("LeaderSelector", func(t *testing.T) { testCuratorSelector(t, addr, cp) })
 }
 
 // testCuratorCount: Java and two Go contenders increment one counter under
@@ -290,4 +293,69 @@ func testCuratorLatch(t *testing.T, addr, cp string) {
 	j.expect("CLOSED")
 	require.NoError(t, g2.Await(ctx), "Go leads after Curator leaves")
 	require.NoError(t, g2.Close(ctx))
+}
+
+// testCuratorSelector: a Go and a Curator LeaderSelector on one path take
+// turns leading and read each other's participant ids.
+func testCuratorSelector(t *testing.T, addr, cp string) {
+	ctx := lkCtx(t)
+	const base = "/cur/selector"
+	c := lkConnect(t, addr, 0)
+	g := recipe.NewLeaderSelector(c, base, "go")
+	leading := make(chan struct{})
+	yield := make(chan struct{})
+	errc := make(chan error, 1)
+	lead := func() {
+		errc <- g.Lead(ctx, func(context.Context) error {
+			leading <- struct{}{}
+			<-yield
+			return nil
+		})
+	}
+	waitLeading := func() {
+		t.Helper()
+		select {
+		case <-leading:
+		case err := <-errc:
+			t.Fatalf("Lead returned before leading: %v", err)
+		case <-ctx.Done():
+			t.Fatal("Go never led")
+		}
+	}
+	go lead()
+	waitLeading()
+	j := lkStartJava(t, cp, "select", addr, base, "java")
+	j.expect("STARTED")
+	kids := lkWaitChildren(t, c, base, lkCount(2))
+	for _, k := range kids {
+		assert.Regexp(t, regexp.MustCompile(`^_c_`+lkUUID+`-lock-\d{10}$`), k)
+	}
+	j.send("list")
+	assert.Equal(t, "go:true,java:false", j.expect("PARTICIPANTS"), "Curator sees the Go leader and its id")
+	ps, err := g.Participants(ctx)
+	require.NoError(t, err)
+	require.Len(t, ps, 2)
+	assert.Equal(t, []string{"go", "java"}, []string{ps[0].ID, ps[1].ID})
+	j.notSeen("LEADING")
+
+	// Go yields: Curator leads; Go requeues behind it.
+	yield <- struct{}{}
+	require.NoError(t, lkResult(t, errc))
+	j.expect("LEADING")
+	go lead()
+	lkWaitChildren(t, c, base, lkCount(2))
+	j.send("list")
+	assert.Equal(t, "java:true,go:false", j.expect("PARTICIPANTS"))
+	select {
+	case <-leading:
+		t.Fatal("Go leads while Curator does")
+	default:
+	}
+	j.send("yield")
+	j.expect("YIELDED")
+	waitLeading()
+	yield <- struct{}{}
+	require.NoError(t, lkResult(t, errc))
+	j.send("close")
+	j.expect("CLOSED")
 }

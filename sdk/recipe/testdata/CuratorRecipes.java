@@ -17,15 +17,22 @@
 //       joins a LeaderLatch with the participant id; prints "LEADER" and
 //       "NOTLEADER" on changes, "PARTICIPANTS <id>:<isLeader>,..." on
 //       "list", and closes the latch on "close" ("CLOSED").
+//   select <connect> <path> <id>
+//       joins a LeaderSelector with the participant id; prints "LEADING" when
+//       takeLeadership starts and leads until "yield" ("YIELDED"); prints
+//       "PARTICIPANTS <id>:<isLeader>,..." on "list"; "close" ends it.
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
+import org.apache.curator.framework.recipes.leader.LeaderSelector;
+import org.apache.curator.framework.recipes.leader.LeaderSelectorListenerAdapter;
 import org.apache.curator.framework.recipes.leader.Participant;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.retry.RetryNTimes;
@@ -100,6 +107,35 @@ public class CuratorRecipes {
                         say("PARTICIPANTS " + String.join(",", ps));
                     } else if (line.equals("close")) {
                         latch.close();
+                        say("CLOSED");
+                        break;
+                    }
+                }
+                break;
+            }
+            case "select": {
+                final CountDownLatch yield = new CountDownLatch(1);
+                LeaderSelector selector = new LeaderSelector(client, args[2], new LeaderSelectorListenerAdapter() {
+                    public void takeLeadership(CuratorFramework c) throws Exception {
+                        say("LEADING");
+                        yield.await();
+                        say("YIELDED");
+                    }
+                });
+                selector.setId(args[3]);
+                selector.start();
+                say("STARTED");
+                for (String line; (line = in.readLine()) != null; ) {
+                    if (line.equals("list")) {
+                        List<String> ps = new ArrayList<>();
+                        for (Participant p : selector.getParticipants()) {
+                            ps.add(p.getId() + ":" + p.isLeader());
+                        }
+                        say("PARTICIPANTS " + String.join(",", ps));
+                    } else if (line.equals("yield")) {
+                        yield.countDown();
+                    } else if (line.equals("close")) {
+                        selector.close();
                         say("CLOSED");
                         break;
                     }
