@@ -184,3 +184,20 @@ func TestVersion(t *testing.T) {
 	s.Close()
 	assert.Regexp(t, `^ZooKeeper CLI version: Warren 1\.2\.3-abc, built with go\S+\nversion \n$`, buf.String())
 }
+
+// TestUsageMatchesZkCli: an unknown command prints the command list; the
+// shell's is zkCli 3.8's plus its help command.
+func TestUsageMatchesZkCli(t *testing.T) {
+	addr := testutil.TargetWarren.Start(t, testutil.ServerConfig{})
+	zk := testutil.ZkCliSteps(t, addr, "foo")
+	ours := shellSteps(t, addr, "foo")
+	var without []string
+	for _, l := range ours[0].Output {
+		if l != "\thelp " {
+			without = append(without, l)
+		}
+	}
+	assert.Equal(t, zk[0].Output, without)
+	assert.Contains(t, ours[0].Output, "\treconfig [-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | "+
+		"[-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]")
+}
