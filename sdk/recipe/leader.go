@@ -366,6 +366,10 @@ func (l *LeaderLatch) check(ctx context.Context, node string) (<-chan sdk.Event,
 // lost (HoldLost), the context passed to the leader's function is
 // cancelled; the function should return promptly and stop acting as the
 // leader.
+//
+// A LeaderSelector is one participant: call Lead from one goroutine at a
+// time (concurrent calls would share the leadership, as a Mutex value's
+// reentrant holds do); use one LeaderSelector per participant.
 type LeaderSelector struct {
 	m  *Mutex
 	id string

@@ -118,6 +118,7 @@ func TestRecipesAgainstServers(t *testing.T) {
 				{"LeaderLatch", testLeaderLatch},
 				{"LeaderSelector", testLeaderSelector},
 				{"ProtectedCreateAfterConnectionLoss", testProtected},
+				{"SuspendedHoldResumes", testSuspendResume},
 				{"ExpiryLosesLock", testExpiry},
 				{"KilledProcesses", testKilledProcesses},
 				{"Curator", testCurator},
@@ -590,4 +591,59 @@ func testExpiry(t *testing.T, addr string) {
 	require.NoError(t, holder.Release(ctx), "releasing a lost lock is fine")
 	assert.True(t, other.IsHeld())
 	require.NoError(t, other.Release(ctx))
+}
+
+// lkAwaitHold waits until the Mutex reaches the hold state want.
+func lkAwaitHold(t *testing.T, m *recipe.Mutex, want recipe.HoldState) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for {
+		st, ch := m.State()
+		if st == want {
+			return
+		}
+		require.NotNil(t, ch, "not held")
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("hold state %v, never %v", st, want)
+		}
+	}
+}
+
+// testSuspendResume cuts a lock holder (also an election leader) off the
+// server for a moment, well within its session: the hold is suspended and
+// leadership reported lost while the connection is down; once the session
+// resumes with the node in place the lock is held again (same node, same
+// fence) and the latch leads again.
+func testSuspendResume(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	p := lkStartProxy(t, addr)
+	hc := lkConnect(t, p.addr(), 20*time.Second)
+	m := recipe.NewMutex(hc, "/resume/lock")
+	require.NoError(t, m.Acquire(ctx))
+	f1, _ := m.Fence()
+	l := recipe.NewLeaderLatch(hc, "/resume/latch", "holder")
+	changes := l.Changes()
+	require.NoError(t, l.Start(ctx))
+	require.Equal(t, lkOpen(true), lkNext(t, changes))
+
+	p.setRefuse(true)
+	p.cut()
+	lkAwaitHold(t, m, recipe.HoldSuspended)
+	assert.Equal(t, lkOpen(false), lkNext(t, changes), "no leadership while suspended")
+	assert.False(t, m.IsHeld())
+	p.setRefuse(false)
+	lkAwaitHold(t, m, recipe.HoldHeld)
+	assert.Equal(t, lkOpen(true), lkNext(t, changes), "leadership again once the session resumed")
+	f2, ok := m.Fence()
+	require.True(t, ok)
+	assert.Equal(t, f1, f2, "the same node still holds the lock")
+	select {
+	case <-m.Lost():
+		t.Fatal("a resumed hold is not lost")
+	default:
+	}
+	require.NoError(t, m.Release(ctx))
+	require.NoError(t, l.Close(ctx))
 }
