@@ -153,13 +153,16 @@ func (p *lkJavaProc) send(cmd string) {
 // paths as the Go recipes: a Curator InterProcessMutex and Go Mutexes
 // exclude each other, each side queues behind the other's nodes, a
 // Curator LeaderLatch and Go LeaderLatches elect one leader between them,
-// and a Curator LeaderSelector and a Go LeaderSelector take turns.
+// a Curator LeaderSelector and a Go LeaderSelector take turns, and the
+// read-write lock and the semaphore count Go and Curator holders alike.
 func testCurator(t *testing.T, addr string) {
 	cp := lkCompileJava(t)
 	t.Run("MutexContention", func(t *testing.T) { testCuratorCount(t, addr, cp) })
 	t.Run("MutexQueue", func(t *testing.T) { testCuratorQueue(t, addr, cp) })
 	t.Run("LeaderLatch", func(t *testing.T) { testCuratorLatch(t, addr, cp) })
 	t.Run("LeaderSelector", func(t *testing.T) { testCuratorSelector(t, addr, cp) })
+	t.Run("RWLock", func(t *testing.T) { testCuratorRW(t, addr, cp) })
+	t.Run("Semaphore", func(t *testing.T) { testCuratorSemaphore(t, addr, cp) })
 }
 
 // testCuratorCount: Java and two Go contenders increment one counter under
@@ -358,4 +361,87 @@ func testCuratorSelector(t *testing.T, addr, cp string) {
 	require.NoError(t, lkResult(t, errc))
 	j.send("close")
 	j.expect("CLOSED")
+}
+
+// testCuratorRW: Go and Curator readers share the lock; a Curator writer
+// waits for a Go reader, and a Go reader queues behind the Curator writer.
+func testCuratorRW(t *testing.T, addr, cp string) {
+	ctx := lkCtx(t)
+	const base = "/cur/rw"
+	c := lkConnect(t, addr, 0)
+	read := recipe.NewRWLock(c, base).ReadLock()
+	require.NoError(t, read.Acquire(ctx))
+	jr := lkStartJava(t, cp, "rw", addr, base, "read")
+	jr.expect("HELD") // readers share
+	jw := lkStartJava(t, cp, "rw", addr, base, "write")
+	jw.expect("READY")
+	kids := lkWaitChildren(t, c, base, lkCount(3))
+	writers := 0
+	for _, k := range kids {
+		if regexp.MustCompile(`^_c_` + lkUUID + `-__WRIT__\d{10}$`).MatchString(k) {
+			writers++
+		}
+	}
+	assert.Equal(t, 1, writers, "Curator's writer node has the same layout: %v", kids)
+	// A Go reader arriving now queues behind the waiting Curator writer.
+	read2 := recipe.NewRWLock(c, base).ReadLock()
+	errc := make(chan error, 1)
+	go func() { errc <- read2.Acquire(ctx) }()
+	lkWaitChildren(t, c, base, lkCount(4))
+	jr.send("release")
+	jr.expect("RELEASED")
+	jw.notSeen("HELD")
+	lkNotDone(t, errc, "Go reader behind a Curator writer")
+	require.NoError(t, read.Release(ctx))
+	jw.expect("HELD")
+	lkNotDone(t, errc, "Go reader behind a Curator writer")
+	jw.send("release")
+	jw.expect("RELEASED")
+	require.NoError(t, lkResult(t, errc))
+	require.NoError(t, read2.Release(ctx))
+}
+
+// testCuratorSemaphore: Go and Curator leases count against one limit.
+func testCuratorSemaphore(t *testing.T, addr, cp string) {
+	ctx := lkCtx(t)
+	const base = "/cur/sem"
+	c := lkConnect(t, addr, 0)
+	s := recipe.NewSemaphore(c, base, 2)
+	l1, err := s.Acquire(ctx)
+	require.NoError(t, err)
+	l2, err := s.Acquire(ctx)
+	require.NoError(t, err)
+	j := lkStartJava(t, cp, "semaphore", addr, base, "2")
+	j.expect("READY")
+	lkWaitChildren(t, c, base+"/leases", lkCount(3))
+	j.notSeen("LEASED")
+	require.NoError(t, l1.Release(ctx))
+	j.expect("LEASED")
+	// Go waits while Go and Curator hold the two leases.
+	type res struct {
+		l   *recipe.Lease
+		err error
+	}
+	resc := make(chan res, 1)
+	go func() {
+		l, err := s.Acquire(ctx)
+		resc <- res{l, err}
+	}()
+	lkWaitChildren(t, c, base+"/leases", lkCount(3))
+	select {
+	case r := <-resc:
+		t.Fatalf("a third lease was granted: %v", r.err)
+	default:
+	}
+	j.send("release")
+	j.expect("RELEASED")
+	var r res
+	select {
+	case r = <-resc:
+	case <-ctx.Done():
+		t.Fatal("no lease after Curator returned its lease")
+	}
+	require.NoError(t, r.err)
+	require.NoError(t, r.l.Release(ctx))
+	require.NoError(t, l2.Release(ctx))
 }

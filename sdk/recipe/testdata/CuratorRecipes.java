@@ -21,6 +21,12 @@
 //       joins a LeaderSelector with the participant id; prints "LEADING" when
 //       takeLeadership starts and leads until "yield" ("YIELDED"); prints
 //       "PARTICIPANTS <id>:<isLeader>,..." on "list"; "close" ends it.
+//   rw <connect> <path> read|write
+//       takes the read or write lock of an InterProcessReadWriteLock, prints
+//       "HELD", and releases it on "release" ("RELEASED").
+//   semaphore <connect> <path> <maxLeases>
+//       takes a lease of an InterProcessSemaphoreV2, prints "LEASED", and
+//       returns it on "release" ("RELEASED").
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -34,7 +40,11 @@ import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.leader.LeaderSelector;
 import org.apache.curator.framework.recipes.leader.LeaderSelectorListenerAdapter;
 import org.apache.curator.framework.recipes.leader.Participant;
+import org.apache.curator.framework.recipes.locks.InterProcessLock;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
+import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
+import org.apache.curator.framework.recipes.locks.Lease;
 import org.apache.curator.retry.RetryNTimes;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -43,6 +53,14 @@ public class CuratorRecipes {
     static synchronized void say(String s) {
         System.out.println(s);
         System.out.flush();
+    }
+
+    static void awaitLine(BufferedReader in, String want) throws Exception {
+        for (String line; (line = in.readLine()) != null; ) {
+            if (line.equals(want)) {
+                return;
+            }
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -140,6 +158,25 @@ public class CuratorRecipes {
                         break;
                     }
                 }
+                break;
+            }
+            case "rw": {
+                InterProcessReadWriteLock rw = new InterProcessReadWriteLock(client, args[2]);
+                InterProcessLock lock = args[3].equals("write") ? rw.writeLock() : rw.readLock();
+                lock.acquire();
+                say("HELD");
+                awaitLine(in, "release");
+                lock.release();
+                say("RELEASED");
+                break;
+            }
+            case "semaphore": {
+                InterProcessSemaphoreV2 sem = new InterProcessSemaphoreV2(client, args[2], Integer.parseInt(args[3]));
+                Lease lease = sem.acquire();
+                say("LEASED");
+                awaitLine(in, "release");
+                sem.returnLease(lease);
+                say("RELEASED");
                 break;
             }
             default:
