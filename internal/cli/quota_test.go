@@ -125,3 +125,14 @@ func TestJavaMapOrder(t *testing.T) {
 	assert.Equal(t, []int64{33, 1, 17, 2}, longMapOrder([]int64{33, 1, 17, 2}))
 	assert.Equal(t, []int64{17, 1, 2, 3}, longMapOrder([]int64{17, 1, 3, 2}), "by bin (id mod 16), then insertion order")
 }
+
+// TestLoadProperties: keys, values and order as java.util.Properties.load
+// gives them (checked with a JDK 17): separators, escapes, continuations,
+// comments, a repeated key.
+func TestLoadProperties(t *testing.T) {
+	in := "a\\=b = c d  \n  key2 : v\\\n   continued\\\\\nk3 \\u0041\\t\\zx\n! comment \\\nk4\nk5   =   :v\na = again\nk6=tail\\"
+	props, err := loadProperties(strings.NewReader(in))
+	require.NoError(t, err)
+	assert.Equal(t, [][2]string{{"key2", "vcontinued\\"}, {"a", "again"}, {"a=b", "c d  "}, {"k3", "A\tzx"}, {"k4", ""}, {"k5", ":v"}, {"k6", "tail"}},
+		javaOrder(props))
+}
