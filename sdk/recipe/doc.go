@@ -26,8 +26,9 @@
 //   - SharedCount and AtomicCounter: Curator's SharedCount (an int32 node,
 //     watched) and DistributedAtomicLong (an int64 node updated with
 //     versioned writes).
-//   - TreeCache: Curator's TreeCache, a local view of a subtree kept
-//     current with watches, with events for every change.
+//   - TreeCache: Curator's CuratorCache, a local view of a subtree kept
+//     current with one persistent-recursive watch, with events for every
+//     change.
 //   - CreateProtected: Curator's protected-mode create, with which the
 //     locks, the semaphore and the elections create their nodes.
 //
