@@ -178,7 +178,8 @@ func (l *LeaderLatch) Participants(ctx context.Context) ([]Participant, error) {
 }
 
 // Close leaves the election: it stops the latch, gives up leadership and
-// deletes the node (retried in the background if the connection is lost).
+// deletes the node (in the background while the connection is down, as
+// Mutex.Release does).
 func (l *LeaderLatch) Close(ctx context.Context) error {
 	l.mu.Lock()
 	started := l.started
@@ -197,7 +198,7 @@ func (l *LeaderLatch) Close(ctx context.Context) error {
 	if node == "" {
 		return nil
 	}
-	return rcpGuaranteedDelete(ctx, l.conn, node)
+	return rcpReleaseNode(ctx, l.conn, node)
 }
 
 func (l *LeaderLatch) setLeader(v bool) {

@@ -301,10 +301,12 @@ func (m *Mutex) waitTurn(ctx context.Context, p string) error {
 	}
 }
 
-// Release releases one Acquire; the last one deletes the lock node. If
-// the delete cannot be done before ctx ends (connection lost), it is
-// retried in the background until it succeeds or the session ends, as
-// Curator's guaranteed delete does. Release of a lost lock returns nil.
+// Release releases one Acquire; the last one deletes the lock node. While
+// the connection is down (sdk.StateSuspended), or if the delete cannot be
+// done before ctx ends, the delete is left to a background goroutine that
+// retries until it succeeds or the session ends, as Curator's guaranteed
+// delete does; Release does not wait for the connection. The lock stays
+// taken (by no one) until then. Release of a lost lock returns nil.
 func (m *Mutex) Release(ctx context.Context) error {
 	select {
 	case m.acq <- struct{}{}:
@@ -325,7 +327,7 @@ func (m *Mutex) Release(ctx context.Context) error {
 	node := m.node
 	m.clearLocked()
 	m.mu.Unlock()
-	return rcpGuaranteedDelete(ctx, m.conn, node)
+	return rcpReleaseNode(ctx, m.conn, node)
 }
 
 // clearLocked forgets the current hold; m.mu must be held.
@@ -430,6 +432,16 @@ func rcpDeleteNode(ctx context.Context, c *sdk.Conn, p string) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = rcpGuaranteedDelete(dctx, c, p)
+}
+
+// rcpReleaseNode deletes a held node: in the background when the
+// connection is down, otherwise as rcpGuaranteedDelete.
+func rcpReleaseNode(ctx context.Context, c *sdk.Conn, p string) error {
+	if s := c.State(); s == sdk.StateSuspended || s == sdk.StateAuthFailed {
+		go func() { _ = rcpDeleteRetrying(context.Background(), c, p) }()
+		return nil
+	}
+	return rcpGuaranteedDelete(ctx, c, p)
 }
 
 // rcpGuaranteedDelete deletes p, retrying while the connection is lost; if

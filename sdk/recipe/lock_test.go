@@ -611,9 +611,10 @@ func lkAwaitHold(t *testing.T, m *recipe.Mutex, want recipe.HoldState) {
 	}
 }
 
-// testSuspendResume cuts a lock holder (also an election leader) off the
-// server for a moment, well within its session: the hold is suspended and
-// leadership reported lost while the connection is down; once the session
+// testSuspendResume cuts a lock holder (also an election leader and a
+// selector's leader) off the server for a moment, well within its session:
+// the hold is suspended, leadership reported lost and the selector's leader
+// function cancelled while the connection is down; once the session
 // resumes with the node in place the lock is held again (same node, same
 // fence) and the latch leads again.
 func testSuspendResume(t *testing.T, addr string) {
@@ -627,11 +628,27 @@ func testSuspendResume(t *testing.T, addr string) {
 	changes := l.Changes()
 	require.NoError(t, l.Start(ctx))
 	require.Equal(t, lkOpen(true), lkNext(t, changes))
+	sel := recipe.NewLeaderSelector(hc, "/resume/selector", "holder")
+	leading := make(chan struct{})
+	selErr := make(chan error, 1)
+	go func() {
+		selErr <- sel.Lead(ctx, func(lctx context.Context) error {
+			close(leading)
+			<-lctx.Done() // lead until leadership may be lost
+			return errors.New("leadership suspended")
+		})
+	}()
+	select {
+	case <-leading:
+	case err := <-selErr:
+		t.Fatalf("Lead: %v", err)
+	}
 
 	p.setRefuse(true)
 	p.cut()
 	lkAwaitHold(t, m, recipe.HoldSuspended)
 	assert.Equal(t, lkOpen(false), lkNext(t, changes), "no leadership while suspended")
+	require.EqualError(t, lkResult(t, selErr), "leadership suspended", "the selector cancels the leader's context")
 	assert.False(t, m.IsHeld())
 	p.setRefuse(false)
 	lkAwaitHold(t, m, recipe.HoldHeld)

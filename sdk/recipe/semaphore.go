@@ -126,13 +126,14 @@ func (s *Semaphore) Participants(ctx context.Context) ([]Participant, error) {
 	return ps, err
 }
 
-// Release returns the lease (deletes its node; retried in the background
-// if the connection is lost). Only the first call does anything.
+// Release returns the lease: it deletes the lease node (in the background
+// while the connection is down, as Mutex.Release does). Only the first call
+// does anything.
 func (l *Lease) Release(ctx context.Context) error {
 	err := errors.New("recipe: lease already released")
 	l.once.Do(func() {
 		l.hold.stop()
-		err = rcpGuaranteedDelete(ctx, l.conn, l.node)
+		err = rcpReleaseNode(ctx, l.conn, l.node)
 	})
 	return err
 }
