@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -32,6 +33,10 @@ func TestCliWiring(t *testing.T) {
 	r = runCLI(ctx, t, nil, nil, "cli", "--server", dead, "--timeout", "500ms", "ls", "/")
 	assert.Equal(t, cli.ExitConnect, r.code)
 	assert.Contains(t, r.stderr, "Unable to connect to "+dead)
+
+	r = runCLI(ctx, t, nil, nil, "cli", "--server", dead, "version")
+	assert.Equal(t, exitOK, r.code, "version needs no server in one-shot mode")
+	assert.Equal(t, "ZooKeeper CLI version: Warren "+cliVersion(currentBuild())+", built with "+runtime.Version()+"\n", r.stdout)
 
 	r = runCLI(ctx, t, nil, nil, "cli", "watch")
 	assert.Equal(t, exitConfig, r.code, "cobra's argument check")

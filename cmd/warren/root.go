@@ -86,6 +86,6 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.AddCommand(a.serverCommand(), a.statusCommand(), a.snapshotCommand(), a.versionCommand(), bench.Command(), cli.Command())
+	root.AddCommand(a.serverCommand(), a.statusCommand(), a.snapshotCommand(), a.versionCommand(), bench.Command(), cli.CommandWithVersion(cliVersion(currentBuild())))
 	return root
 }

@@ -66,3 +66,16 @@ func (a *app) versionCommand() *cobra.Command {
 		},
 	}
 }
+
+// cliVersion is the version `warren cli`'s version command reports:
+// "<version>-<short commit>", the same build `warren version` describes.
+func cliVersion(b buildInfo) string {
+	c := b.Commit
+	if c == "unknown" {
+		return b.Version
+	}
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	return b.Version + "-" + c
+}

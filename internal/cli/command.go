@@ -100,6 +100,12 @@ func runOneShot(ctx context.Context, cfg Config, stdout, stderr io.Writer, args 
 	if _, ok := commands[args[0]]; !ok {
 		return exitErr(s.RunArgs(ctx, args))
 	}
+	if len(args) == 1 && args[0] == "version" {
+		// The shell asks for a session first, as zkCli does; a script
+		// asking which client it runs needs no server.
+		s.println(s.versionLine())
+		return nil
+	}
 	if err := s.Connect(ctx, ""); err != nil {
 		fmt.Fprintln(stderr, err.Error())
 		return exitErr(codeOf(err))
