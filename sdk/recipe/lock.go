@@ -523,18 +523,17 @@ func rcpWatchStates(c *sdk.Conn, fn func(sdk.State)) (cancel func()) {
 }
 
 func (h *rcpHub) run(c *sdk.Conn, ch <-chan sdk.State) {
-	var last sdk.State
 	for s := range ch {
-		last = s
 		h.mu.Lock()
 		for _, fn := range h.subs {
 			fn(s)
 		}
+		if s == sdk.StateExpired || s == sdk.StateClosed {
+			// Later subscribers get the final state at once.
+			h.final = s
+			h.subs = nil
+		}
 		h.mu.Unlock()
-	}
-	final := c.State()
-	if final != sdk.StateExpired {
-		final = sdk.StateClosed
 	}
 	rcpHubs.Lock()
 	if rcpHubs.m[c] == h {
@@ -542,14 +541,18 @@ func (h *rcpHub) run(c *sdk.Conn, ch <-chan sdk.State) {
 	}
 	rcpHubs.Unlock()
 	h.mu.Lock()
-	h.final = final
-	subs := h.subs
-	h.subs = nil
-	h.mu.Unlock()
-	if last != sdk.StateExpired && last != sdk.StateClosed {
-		for _, fn := range subs {
-			fn(final)
+	defer h.mu.Unlock()
+	if h.final == 0 {
+		// The stream ended without a final state (the Conn had finished
+		// before the subscription).
+		h.final = c.State()
+		if h.final != sdk.StateExpired {
+			h.final = sdk.StateClosed
 		}
+		for _, fn := range h.subs {
+			fn(h.final)
+		}
+		h.subs = nil
 	}
 }
 

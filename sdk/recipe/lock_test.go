@@ -119,6 +119,7 @@ func TestRecipesAgainstServers(t *testing.T) {
 				{"LeaderSelector", testLeaderSelector},
 				{"ProtectedCreateAfterConnectionLoss", testProtected},
 				{"SuspendedHoldResumes", testSuspendResume},
+				{"ClosedConn", testClosedConn},
 				{"ExpiryLosesLock", testExpiry},
 				{"KilledProcesses", testKilledProcesses},
 				{"Curator", testCurator},
@@ -663,4 +664,40 @@ func testSuspendResume(t *testing.T, addr string) {
 	}
 	require.NoError(t, m.Release(ctx))
 	require.NoError(t, l.Close(ctx))
+}
+
+// testClosedConn: a holder whose Conn is closed loses its lock and
+// leadership; recipes on a closed Conn fail at once.
+func testClosedConn(t *testing.T, addr string) {
+	ctx := lkCtx(t)
+	c := lkConnect(t, addr, 0)
+	m := recipe.NewMutex(c, "/closed/lock")
+	require.NoError(t, m.Acquire(ctx))
+	l := recipe.NewLeaderLatch(c, "/closed/latch", "x")
+	require.NoError(t, l.Start(ctx))
+	require.NoError(t, l.Await(ctx))
+	require.NoError(t, c.Close())
+	select {
+	case <-m.Lost():
+	case <-ctx.Done():
+		t.Fatal("lock not lost after Close")
+	}
+	select {
+	case <-l.Done():
+	case <-ctx.Done():
+		t.Fatal("latch not stopped after Close")
+	}
+	assert.False(t, l.IsLeader())
+	require.NoError(t, m.Release(ctx))
+
+	assert.ErrorIs(t, recipe.NewMutex(c, "/closed/lock").Acquire(ctx), sdk.ErrClosed)
+	l2 := recipe.NewLeaderLatch(c, "/closed/latch", "y")
+	assert.ErrorIs(t, l2.Start(ctx), sdk.ErrClosed)
+	select {
+	case <-l2.Done():
+	default:
+		t.Error("a latch that failed to start is stopped")
+	}
+	_, err := recipe.NewSemaphore(c, "/closed/sem", 1).Acquire(ctx)
+	assert.ErrorIs(t, err, sdk.ErrClosed)
 }
