@@ -524,6 +524,20 @@ func testProtected(t *testing.T, addr string) {
 	require.Regexp(t, `^/prot/_c_`+lkUUID+`-lock-\d{10}$`, got)
 	assert.Len(t, kids, 2, "exactly one protected node was created")
 	assert.Contains(t, kids, path.Base(got), "the create returned the node the server made")
+
+	// The same through a Mutex: the lock is held by the node the server
+	// made, and there is no other.
+	for _, k := range kids {
+		require.NoError(t, obs.Delete(ctx, "/prot/"+k, -1))
+	}
+	m := recipe.NewMutex(c, "/prot")
+	_, err, kids = lose(func() (string, error) {
+		err := m.Acquire(ctx)
+		return m.Node(), err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{path.Base(m.Node())}, kids)
+	require.NoError(t, m.Release(ctx))
 }
 
 // testExpiry cuts a lock holder (also an election leader) off the server
