@@ -30,8 +30,10 @@ lint:
 
 # core/sim is a single-goroutine deterministic simulation (500 seeds): the race detector finds
 # nothing there and makes it five times slower, so it runs without -race.
+# WARREN_REQUIRE_JAVA: test-deps installed Curator and a JDK, so the recipe tests that run a
+# Curator process fail instead of skipping when they cannot.
 unit:
-	$(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/core/sim$$')
+	WARREN_REQUIRE_JAVA=1 $(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/core/sim$$')
 	$(GO) test -timeout $(TEST_TIMEOUT) ./core/sim
 
 ## fuzz: run every fuzz target for FUZZTIME each (make test only replays the committed corpora)

@@ -103,16 +103,20 @@ func (p *proxy) cut() {
 	p.mu.Lock()
 	links := p.links
 	p.links = nil
+	p.mu.Unlock()
+	// Close before releasing a paused relay, so that bytes held back are
+	// dropped with the connection instead of reaching the client.
+	for _, l := range links {
+		_ = l.client.Close()
+		_ = l.server.Close()
+	}
+	p.mu.Lock()
 	if p.paused {
 		p.paused = false
 		close(p.resume)
 		p.resume = make(chan struct{})
 	}
 	p.mu.Unlock()
-	for _, l := range links {
-		_ = l.client.Close()
-		_ = l.server.Close()
-	}
 }
 
 // pause holds server-to-client bytes until unpause or cut.
