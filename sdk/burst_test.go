@@ -34,11 +34,11 @@ func TestBurstProxyCuts(t *testing.T) {
 	for _, tg := range []testutil.Target{testutil.TargetWarren, testutil.TargetZooKeeper} {
 		t.Run(string(tg), func(t *testing.T) {
 			addr := tg.Start(t, testutil.ServerConfig{})
-			px := startProxy(t, addr)
+			px := testutil.StartProxy(t, addr)
 			runBurst(t, burstSetup{
-				clientAddr: px.addr(), checkAddr: addr, disruptions: 5,
-				disrupt: func() error { px.cut(); return nil },
-				stop:    func() { _ = px.ln.Close(); px.cut() },
+				clientAddr: px.Addr(), checkAddr: addr, disruptions: 5,
+				disrupt: func() error { px.Cut(); return nil },
+				stop:    px.Close,
 			})
 		})
 	}

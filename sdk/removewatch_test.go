@@ -106,8 +106,8 @@ func testRemoveWatches(t *testing.T, addr string) {
 // go at once and are not re-registered on reconnection.
 func testRemoveWatchesLocal(t *testing.T, addr string) {
 	ctx := ctxT(t)
-	px := startProxy(t, addr)
-	c := connect(t, px.addr())
+	px := testutil.StartProxy(t, addr)
+	c := connect(t, px.Addr())
 	other := connect(t, addr)
 	states := c.States()
 	_, _, err := c.Create(ctx, "/rl", nil, sdk.CreateOptions{})
@@ -117,8 +117,8 @@ func testRemoveWatchesLocal(t *testing.T, addr string) {
 	_, _, keptCh, err := c.ChildrenW(ctx, "/rl")
 	require.NoError(t, err)
 
-	px.setRefuse(true)
-	px.cut()
+	px.Refuse()
+	px.Cut()
 	waitState(t, states, sdk.StateSuspended)
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	err = c.RemoveWatches(short, "/rl", sdk.WatcherData, false)
@@ -129,7 +129,7 @@ func testRemoveWatchesLocal(t *testing.T, addr string) {
 	closed(t, dataCh)
 	assert.ErrorIs(t, c.RemoveWatches(ctx, "/rl", sdk.WatcherData, true), sdk.ErrNoWatcher)
 
-	px.setRefuse(false)
+	px.Accept()
 	waitState(t, states, sdk.StateReconnected)
 	assert.ErrorIs(t, c.CheckWatches(ctx, "/rl", sdk.WatcherData), sdk.ErrNoWatcher)
 	_, err = other.Set(ctx, "/rl", []byte("x"), -1)

@@ -406,8 +406,8 @@ func testPipelined(t *testing.T, addr string) {
 // the same session, keeps its ephemeral node, re-sends auth and watches.
 func testReconnect(t *testing.T, addr string) {
 	ctx := ctxT(t)
-	px := startProxy(t, addr)
-	c := connect(t, px.addr())
+	px := testutil.StartProxy(t, addr)
+	c := connect(t, px.Addr())
 	other := connect(t, addr)
 	states := c.States()
 	sid := c.SessionID()
@@ -421,7 +421,7 @@ func testReconnect(t *testing.T, addr string) {
 	rw, err := c.AddWatch(ctx, "/rc", true)
 	require.NoError(t, err)
 
-	px.cut()
+	px.Cut()
 	waitState(t, states, sdk.StateSuspended)
 	waitState(t, states, sdk.StateReconnected)
 	assert.Equal(t, sid, c.SessionID(), "session resumed")
@@ -443,34 +443,34 @@ func testReconnect(t *testing.T, addr string) {
 // flight: the call fails with connection loss and the Conn reconnects.
 func testBadReply(t *testing.T, addr string) {
 	ctx := ctxT(t)
-	px := startProxy(t, addr)
-	c := connect(t, px.addr())
+	px := testutil.StartProxy(t, addr)
+	c := connect(t, px.Addr())
 	states := c.States()
 	_, _, err := c.Create(ctx, "/bad", nil, sdk.CreateOptions{})
 	require.NoError(t, err)
 
-	px.pause()
+	px.Pause()
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := c.Get(ctx, "/bad")
 		done <- err
 	}()
 	time.Sleep(200 * time.Millisecond)
-	px.inject(zkwire.AppendFrame(nil, &proto.ReplyHeader{Xid: 987654, Zxid: 1}, nil))
+	px.Inject(zkwire.AppendFrame(nil, &proto.ReplyHeader{Xid: 987654, Zxid: 1}, nil))
 	select {
 	case err := <-done:
 		assert.ErrorIs(t, err, sdk.ErrConnectionLoss)
 	case <-time.After(waitFor):
 		t.Fatal("the call in flight did not fail")
 	}
-	px.unpause()
+	px.Unpause()
 	waitState(t, states, sdk.StateSuspended)
 	waitState(t, states, sdk.StateReconnected)
 	_, _, err = c.Get(ctx, "/bad")
 	require.NoError(t, err)
 
 	// An oversized frame drops the connection too.
-	px.inject([]byte{0x7f, 0, 0, 0})
+	px.Inject([]byte{0x7f, 0, 0, 0})
 	waitState(t, states, sdk.StateSuspended)
 	waitState(t, states, sdk.StateReconnected)
 	_, _, err = c.Get(ctx, "/bad")
@@ -481,8 +481,8 @@ func testBadReply(t *testing.T, addr string) {
 // timeout: on reconnection the expiry is reported, not papered over.
 func testExpiry(t *testing.T, addr string) {
 	ctx := ctxT(t)
-	px := startProxy(t, addr)
-	c, err := sdk.Connect(ctx, px.addr(), sdk.WithSessionTimeout(2*time.Second))
+	px := testutil.StartProxy(t, addr)
+	c, err := sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	states := c.States()
@@ -494,11 +494,11 @@ func testExpiry(t *testing.T, addr string) {
 	_, _, gone, err := other.ExistsW(ctx, "/exp")
 	require.NoError(t, err)
 
-	px.setRefuse(true)
-	px.cut()
+	px.Refuse()
+	px.Cut()
 	waitState(t, states, sdk.StateSuspended)
 	assert.Equal(t, sdk.Event{Type: sdk.EventNodeDeleted, Path: "/exp"}, event(t, gone), "the server expired the session")
-	px.setRefuse(false)
+	px.Accept()
 	waitState(t, states, sdk.StateExpired)
 	assert.Equal(t, sdk.Event{Type: sdk.EventSession, State: sdk.StateExpired}, event(t, ch))
 	_, _, err = c.Get(ctx, "/")

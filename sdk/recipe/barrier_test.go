@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warrenhq/warren/internal/testutil"
 	"github.com/warrenhq/warren/sdk"
 	"github.com/warrenhq/warren/sdk/recipe"
 )
@@ -124,8 +125,8 @@ func testDoubleBarrierCancel(t *testing.T, addr string) {
 func testDoubleBarrierCut(t *testing.T, addr string) {
 	ctx := p2Ctx(t)
 	const bpath = "/p2/barrier-cut"
-	px := p2StartProxy(t, addr)
-	cut, err := sdk.Connect(ctx, px.addr(), sdk.WithSessionTimeout(2*time.Second))
+	px := testutil.StartProxy(t, addr)
+	cut, err := sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cut.Close() })
 	states := cut.States()
@@ -144,7 +145,7 @@ func testDoubleBarrierCut(t *testing.T, addr string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	px.cut()
+	px.Cut()
 	p2WaitState(t, states, sdk.StateSuspended)
 	p2WaitState(t, states, sdk.StateReconnected)
 	require.NoError(t, b.Enter(ctx))
@@ -158,15 +159,15 @@ func testDoubleBarrierCut(t *testing.T, addr string) {
 	// Now a's session expires while it is cut off.
 	_, _, gone, err := observer.ExistsW(ctx, a.Path())
 	require.NoError(t, err)
-	px.setRefuse(true)
-	px.cut()
+	px.Refuse()
+	px.Cut()
 	select {
 	case ev := <-gone:
 		require.Equal(t, sdk.EventNodeDeleted, ev.Type)
 	case <-time.After(p2WaitFor):
 		t.Fatal("session not expired")
 	}
-	px.setRefuse(false)
+	px.Accept()
 	p2WaitState(t, states, sdk.StateExpired)
 	err = a.Leave(ctx)
 	assert.ErrorIs(t, err, sdk.ErrSessionExpired)

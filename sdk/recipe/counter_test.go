@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warrenhq/warren/internal/testutil"
 	"github.com/warrenhq/warren/sdk"
 	"github.com/warrenhq/warren/sdk/recipe"
 )
@@ -172,20 +173,20 @@ func testAtomicCounterContention(t *testing.T, addr string) {
 // for what was missed).
 func testSharedCountCut(t *testing.T, addr string) {
 	ctx := p2Ctx(t)
-	px := p2StartProxy(t, addr)
-	c := p2Connect(t, px.addr())
+	px := testutil.StartProxy(t, addr)
+	c := p2Connect(t, px.Addr())
 	w := p2Connect(t, addr)
 	states := c.States()
 	const path = "/p2/count/shared-cut"
 	sc, err := recipe.NewSharedCount(ctx, c, path, 1)
 	require.NoError(t, err)
 	defer sc.Close()
-	px.setRefuse(true)
-	px.cut()
+	px.Refuse()
+	px.Cut()
 	p2WaitState(t, states, sdk.StateSuspended)
 	_, err = w.Set(ctx, path, recipe.CountBytes(77), -1)
 	require.NoError(t, err)
-	px.setRefuse(false)
+	px.Accept()
 	p2WaitCount(t, sc, 77)
 	assert.NoError(t, sc.Err())
 }

@@ -471,8 +471,8 @@ func testSemaphore(t *testing.T, addr string) {
 // which is what protected mode is for.
 func testProtected(t *testing.T, addr string) {
 	ctx := lkCtx(t)
-	p := lkStartProxy(t, addr)
-	c := lkConnect(t, p.addr(), 0)
+	p := testutil.StartProxy(t, addr)
+	c := lkConnect(t, p.Addr(), 0)
 	obs := lkConnect(t, addr, 0)
 	_, _, err := obs.Create(ctx, "/prot", nil, sdk.CreateOptions{})
 	require.NoError(t, err)
@@ -485,7 +485,7 @@ func testProtected(t *testing.T, addr string) {
 		// hold the create back instead of its reply.
 		_, _, err = c.Exists(ctx, "/prot")
 		require.NoError(t, err)
-		p.pause()
+		p.Pause()
 		type res struct {
 			path string
 			err  error
@@ -497,7 +497,7 @@ func testProtected(t *testing.T, addr string) {
 		}()
 		// The server executed the create; its reply is held by the proxy.
 		lkWaitChildren(t, obs, "/prot", lkCount(len(before)+1))
-		p.cut()
+		p.Cut()
 		var r res
 		select {
 		case r = <-resc:
@@ -548,8 +548,8 @@ func testProtected(t *testing.T, addr string) {
 // when it learns about the expiry.
 func testExpiry(t *testing.T, addr string) {
 	ctx := lkCtx(t)
-	p := lkStartProxy(t, addr)
-	hc := lkConnect(t, p.addr(), 2*time.Second)
+	p := testutil.StartProxy(t, addr)
+	hc := lkConnect(t, p.Addr(), 2*time.Second)
 	oc := lkConnect(t, addr, 0)
 	holder := recipe.NewMutex(hc, "/expiry/lock")
 	require.NoError(t, holder.Acquire(ctx))
@@ -571,8 +571,8 @@ func testExpiry(t *testing.T, addr string) {
 	require.NoError(t, ol.Start(ctx))
 	defer func() { _ = ol.Close(ctx) }()
 
-	p.setRefuse(true)
-	p.cut()
+	p.Refuse()
+	p.Cut()
 	select {
 	case <-changed:
 	case <-ctx.Done():
@@ -587,7 +587,7 @@ func testExpiry(t *testing.T, addr string) {
 	fo, _ := other.Fence()
 	assert.Greater(t, fo.Czxid, fh.Czxid, "the new holder's token is larger")
 
-	p.setRefuse(false) // the holder reconnects and hears its session expired
+	p.Accept() // the holder reconnects and hears its session expired
 	select {
 	case <-holder.Lost():
 	case <-ctx.Done():
@@ -634,8 +634,8 @@ func lkAwaitHold(t *testing.T, m *recipe.Mutex, want recipe.HoldState) {
 // fence) and the latch leads again.
 func testSuspendResume(t *testing.T, addr string) {
 	ctx := lkCtx(t)
-	p := lkStartProxy(t, addr)
-	hc := lkConnect(t, p.addr(), 20*time.Second)
+	p := testutil.StartProxy(t, addr)
+	hc := lkConnect(t, p.Addr(), 20*time.Second)
 	m := recipe.NewMutex(hc, "/resume/lock")
 	require.NoError(t, m.Acquire(ctx))
 	f1, _ := m.Fence()
@@ -659,13 +659,13 @@ func testSuspendResume(t *testing.T, addr string) {
 		t.Fatalf("Lead: %v", err)
 	}
 
-	p.setRefuse(true)
-	p.cut()
+	p.Refuse()
+	p.Cut()
 	lkAwaitHold(t, m, recipe.HoldSuspended)
 	assert.Equal(t, lkOpen(false), lkNext(t, changes), "no leadership while suspended")
 	require.EqualError(t, lkResult(t, selErr), "leadership suspended", "the selector cancels the leader's context")
 	assert.False(t, m.IsHeld())
-	p.setRefuse(false)
+	p.Accept()
 	lkAwaitHold(t, m, recipe.HoldHeld)
 	assert.Equal(t, lkOpen(true), lkNext(t, changes), "leadership again once the session resumed")
 	f2, ok := m.Fence()

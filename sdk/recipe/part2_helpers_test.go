@@ -3,10 +3,7 @@ package recipe_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -122,80 +119,4 @@ type recipeNode struct {
 	version int32
 	czxid   int64
 	kids    []string
-}
-
-// p2Proxy is a TCP relay between a client and a server that a test can cut
-// and make refuse new connections (a copy of sdk's test proxy).
-type p2Proxy struct {
-	ln     net.Listener
-	target string
-
-	mu     sync.Mutex
-	links  []net.Conn
-	refuse bool
-}
-
-func p2StartProxy(t *testing.T, target string) *p2Proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &p2Proxy{ln: ln, target: target}
-	go p.accept()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.cut()
-	})
-	return p
-}
-
-func (p *p2Proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *p2Proxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		refuse := p.refuse
-		p.mu.Unlock()
-		if refuse {
-			_ = c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.links = append(p.links, c, s)
-		p.mu.Unlock()
-		go func() {
-			_, _ = io.Copy(s, c)
-			_ = s.Close()
-		}()
-		go func() {
-			_, _ = io.Copy(c, s)
-			_ = c.Close()
-		}()
-	}
-}
-
-// cut closes every relayed connection.
-func (p *p2Proxy) cut() {
-	p.mu.Lock()
-	links := p.links
-	p.links = nil
-	p.mu.Unlock()
-	for _, l := range links {
-		_ = l.Close()
-	}
-}
-
-// setRefuse makes the proxy close new connections at once (true) or relay
-// them again (false).
-func (p *p2Proxy) setRefuse(on bool) {
-	p.mu.Lock()
-	p.refuse = on
-	p.mu.Unlock()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/warrenhq/warren/internal/testutil"
 	"github.com/warrenhq/warren/sdk"
 	"github.com/warrenhq/warren/sdk/recipe"
 )
@@ -305,8 +306,8 @@ func testTreeCacheRandom(t *testing.T, addr string) {
 // tree.
 func testTreeCacheCut(t *testing.T, addr string) {
 	ctx := p2Ctx(t)
-	px := p2StartProxy(t, addr)
-	c, w := p2Connect(t, px.addr()), p2Connect(t, addr)
+	px := testutil.StartProxy(t, addr)
+	c, w := p2Connect(t, px.Addr()), p2Connect(t, addr)
 	const root = "/p2/tc/cut"
 	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
 	p2MustCreate(t, ctx, w, root, root+"/keep", root+"/del", root+"/mod", root+"/recreate", root+"/del2", root+"/del2/sub")
@@ -318,8 +319,8 @@ func testTreeCacheCut(t *testing.T, addr string) {
 	m.until(tc, func(ev recipe.CacheEvent) bool { return ev.Type == recipe.CacheInitialized })
 	require.Len(t, m.nodes, 7)
 
-	px.setRefuse(true)
-	px.cut()
+	px.Refuse()
+	px.Cut()
 	p2WaitState(t, states, sdk.StateSuspended)
 	require.NoError(t, w.Delete(ctx, root+"/del", -1))
 	_, err = w.Set(ctx, root+"/mod", []byte("mod2"), -1)
@@ -330,7 +331,7 @@ func testTreeCacheCut(t *testing.T, addr string) {
 	_, err = w.Multi(ctx, w.DeleteOp(root+"/del2/sub", -1), w.DeleteOp(root+"/del2", -1))
 	require.NoError(t, err)
 	p2MustCreate(t, ctx, w, root+"/new", root+"/new/deep")
-	px.setRefuse(false)
+	px.Accept()
 	p2WaitState(t, states, sdk.StateReconnected)
 
 	m.until(tc, func(ev recipe.CacheEvent) bool { return ev.Type == recipe.CacheResynced })
@@ -357,8 +358,8 @@ func testTreeCacheCut(t *testing.T, addr string) {
 // new cache on a new session catches up with the server.
 func testTreeCacheExpiry(t *testing.T, addr string) {
 	ctx := p2Ctx(t)
-	px := p2StartProxy(t, addr)
-	c, err := sdk.Connect(ctx, px.addr(), sdk.WithSessionTimeout(2*time.Second))
+	px := testutil.StartProxy(t, addr)
+	c, err := sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	w := p2Connect(t, addr)
@@ -374,8 +375,8 @@ func testTreeCacheExpiry(t *testing.T, addr string) {
 	_, _, gone, err := w.ExistsW(ctx, "/p2/tc/exp-owner")
 	require.NoError(t, err)
 
-	px.setRefuse(true)
-	px.cut()
+	px.Refuse()
+	px.Cut()
 	select {
 	case ev := <-gone:
 		require.Equal(t, sdk.EventNodeDeleted, ev.Type, "the server expired the session")
@@ -383,7 +384,7 @@ func testTreeCacheExpiry(t *testing.T, addr string) {
 		t.Fatal("session not expired")
 	}
 	p2MustCreate(t, ctx, w, root+"/c")
-	px.setRefuse(false)
+	px.Accept()
 
 	var last recipe.CacheEvent
 	for ev := range tc.Events() {
@@ -462,9 +463,9 @@ func testTreeCacheChroot(t *testing.T, addr string) {
 // changed meanwhile and follows the tree again.
 func testTreeCacheRenew(t *testing.T, addr string) {
 	ctx := p2Ctx(t)
-	px := p2StartProxy(t, addr)
+	px := testutil.StartProxy(t, addr)
 	dial := func(ctx context.Context) (*sdk.Conn, error) {
-		return sdk.Connect(ctx, px.addr(), sdk.WithSessionTimeout(2*time.Second))
+		return sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
 	}
 	c, err := dial(ctx)
 	require.NoError(t, err)
@@ -486,8 +487,8 @@ func testTreeCacheRenew(t *testing.T, addr string) {
 	_, _, gone, err := w.ExistsW(ctx, "/p2/tc/renew-owner")
 	require.NoError(t, err)
 
-	px.setRefuse(true)
-	px.cut()
+	px.Refuse()
+	px.Cut()
 	select {
 	case ev := <-gone:
 		require.Equal(t, sdk.EventNodeDeleted, ev.Type, "the server expired the session")
@@ -498,7 +499,7 @@ func testTreeCacheRenew(t *testing.T, addr string) {
 	require.NoError(t, w.Delete(ctx, root+"/b", -1))
 	_, err = w.Set(ctx, root+"/a", []byte("a2"), -1)
 	require.NoError(t, err)
-	px.setRefuse(false)
+	px.Accept()
 
 	m.until(tc, func(ev recipe.CacheEvent) bool { return ev.Type == recipe.CacheResynced })
 	assert.Contains(t, m.log, "session expired")
