@@ -16,6 +16,7 @@ import (
 	"github.com/warrenhq/warren/core/jute"
 	"github.com/warrenhq/warren/core/proto"
 	"github.com/warrenhq/warren/core/zkwire"
+	"github.com/warrenhq/warren/internal/fifo"
 )
 
 // State is a connection state reported on the States stream.
@@ -151,7 +152,7 @@ type Conn struct {
 	closed    bool          // Close was called: no reconnection, no Suspended
 	auths     []proto.AuthPacket
 	watches   watchTable
-	stateSubs []*queue[State]
+	stateSubs []*fifo.Queue[State]
 }
 
 // Connect opens a session on one of the hosts of connectString and returns
@@ -243,30 +244,30 @@ func (c *Conn) StatesContext(ctx context.Context) <-chan State {
 }
 
 func (c *Conn) subscribe(ctx context.Context) <-chan State {
-	q := newQueue[State]()
+	q := fifo.New[State]()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.finalErr != nil {
-		q.close()
-		return q.out
+		q.Close()
+		return q.Out()
 	}
 	c.stateSubs = append(c.stateSubs, q)
 	if ctx != nil {
 		context.AfterFunc(ctx, func() {
 			c.mu.Lock()
-			c.stateSubs = slices.DeleteFunc(c.stateSubs, func(o *queue[State]) bool { return o == q })
+			c.stateSubs = slices.DeleteFunc(c.stateSubs, func(o *fifo.Queue[State]) bool { return o == q })
 			c.mu.Unlock()
-			q.abandon()
+			q.Abandon()
 		})
 	}
-	return q.out
+	return q.Out()
 }
 
 // setState records and publishes a state; c.mu must be held.
 func (c *Conn) setState(s State) {
 	c.state = s
 	for _, q := range c.stateSubs {
-		q.push(s)
+		q.Push(s)
 	}
 	c.log.Debug("zk state", zap.Stringer("state", s), zap.Int64("sessionId", c.sessionID))
 }
@@ -517,7 +518,7 @@ func (c *Conn) finish(s State, err error) {
 	c.finalErr = err
 	c.setState(s)
 	for _, q := range c.stateSubs {
-		q.close()
+		q.Close()
 	}
 	c.stateSubs = nil
 	c.watches.finish(s)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/warrenhq/warren/core/proto"
+	"github.com/warrenhq/warren/internal/fifo"
 )
 
 // Stat, ACL and ID are the protocol's records.
@@ -328,7 +329,7 @@ type Watcher struct {
 // Events returns the watch's event stream: every event in server order,
 // never dropped. It is closed after Close, or after an EventSession event
 // when the session ends.
-func (w *Watcher) Events() <-chan Event { return w.w.q.out }
+func (w *Watcher) Events() <-chan Event { return w.w.q.Out() }
 
 // Close removes the watch and closes the stream (dropping the events not
 // yet read). A Watcher that RemoveWatches removed, or that the session's
@@ -345,7 +346,7 @@ func (w *Watcher) Close(ctx context.Context) error {
 	c.watches.remove(w.key, w.w)
 	othersOnPath := c.watches.hasPath(w.key.path)
 	c.mu.Unlock()
-	w.w.q.abandon()
+	w.w.q.Abandon()
 	if gone || othersOnPath {
 		return nil
 	}
@@ -369,7 +370,7 @@ func (c *Conn) AddWatch(ctx context.Context, path string, recursive bool) (*Watc
 	if recursive {
 		mode, kind = proto.AddWatchPersistentRecursive, kindRecursive
 	}
-	w := &Watcher{c: c, key: watchKey{path, kind}, w: &watcher{q: newQueue[Event]()}}
+	w := &Watcher{c: c, key: watchKey{path, kind}, w: &watcher{q: fifo.New[Event]()}}
 	var resp proto.ErrorResponse
 	err := c.do(ctx, proto.OpAddWatch, path, &proto.AddWatchRequest{Path: addChroot(path, c.chroot), Mode: mode}, &resp, func(code proto.Code) {
 		if code == proto.OK {
@@ -377,7 +378,7 @@ func (c *Conn) AddWatch(ctx context.Context, path string, recursive bool) (*Watc
 		}
 	})
 	if err != nil {
-		w.w.q.abandon()
+		w.w.q.Abandon()
 		return nil, err
 	}
 	return w, nil

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/warrenhq/warren/core/proto"
+	"github.com/warrenhq/warren/internal/fifo"
 )
 
 // EventType is the type of a watch event.
@@ -67,7 +68,7 @@ type watchKey struct {
 // a persistent one an unbounded queue.
 type watcher struct {
 	once chan Event
-	q    *queue[Event]
+	q    *fifo.Queue[Event]
 	gone bool // removed by RemoveWatches or the session's end; guarded by Conn.mu
 }
 
@@ -77,7 +78,7 @@ func (w *watcher) deliver(ev Event) {
 		close(w.once)
 		return
 	}
-	w.q.push(ev)
+	w.q.Push(ev)
 }
 
 func (w *watcher) end(ev Event) {
@@ -86,8 +87,8 @@ func (w *watcher) end(ev Event) {
 		w.deliver(ev)
 		return
 	}
-	w.q.push(ev)
-	w.q.close()
+	w.q.Push(ev)
+	w.q.Close()
 }
 
 // watchTable holds the client's watches; guarded by Conn.mu.

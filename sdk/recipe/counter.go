@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/warrenhq/warren/internal/fifo"
 	"github.com/warrenhq/warren/sdk"
 )
 
@@ -42,7 +43,7 @@ type SharedCount struct {
 	mu      sync.Mutex
 	cur     VersionedCount
 	err     error
-	changes *cacheFifo[VersionedCount]
+	changes *fifo.Queue[VersionedCount]
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -54,7 +55,7 @@ type SharedCount struct {
 // does), reads the value and watches the node until Close.
 func NewSharedCount(ctx context.Context, conn *sdk.Conn, path string, seed int32) (*SharedCount, error) {
 	s := &SharedCount{conn: conn, path: path, cur: VersionedCount{Value: seed, Version: -1},
-		changes: newCacheFifo[VersionedCount](), stop: make(chan struct{}), done: make(chan struct{})}
+		changes: fifo.New[VersionedCount](), stop: make(chan struct{}), done: make(chan struct{})}
 	err := p2Retry(ctx, func() error {
 		_, _, err := conn.Create(ctx, path, CountBytes(seed), sdk.CreateOptions{})
 		if errors.Is(err, sdk.ErrNoNode) {
@@ -69,12 +70,12 @@ func NewSharedCount(ctx context.Context, conn *sdk.Conn, path string, seed int32
 		return err
 	})
 	if err != nil {
-		s.changes.abandon()
+		s.changes.Abandon()
 		return nil, fmt.Errorf("recipe: shared count %s: %w", path, err)
 	}
 	ch, err := s.read(ctx)
 	if err != nil {
-		s.changes.abandon()
+		s.changes.Abandon()
 		return nil, fmt.Errorf("recipe: shared count %s: %w", path, err)
 	}
 	go s.watch(ch)
@@ -123,7 +124,7 @@ func (s *SharedCount) update(v VersionedCount) {
 		return
 	}
 	s.cur = v
-	s.changes.push(v)
+	s.changes.Push(v)
 }
 
 func (s *SharedCount) watch(ch <-chan sdk.Event) {
@@ -141,7 +142,7 @@ func (s *SharedCount) watch(ch <-chan sdk.Event) {
 		s.mu.Lock()
 		s.err = err
 		s.mu.Unlock()
-		s.changes.close()
+		s.changes.Close()
 	}
 	for {
 		select {
@@ -179,7 +180,7 @@ func (s *SharedCount) VersionedCount() VersionedCount {
 
 // Changes returns the stream of newer values seen, in version order. It is
 // closed after Close or when the session ends.
-func (s *SharedCount) Changes() <-chan VersionedCount { return s.changes.out }
+func (s *SharedCount) Changes() <-chan VersionedCount { return s.changes.Out() }
 
 // Err returns why the watching stopped (nil while it runs or after Close).
 func (s *SharedCount) Err() error {

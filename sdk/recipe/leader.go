@@ -7,6 +7,7 @@ import (
 	"path"
 	"sync"
 
+	"github.com/warrenhq/warren/internal/fifo"
 	"github.com/warrenhq/warren/sdk"
 )
 
@@ -46,7 +47,7 @@ type LeaderLatch struct {
 	node      string
 	stat      sdk.Stat
 	changed   chan struct{}
-	subs      []*rcpQueue[bool]
+	subs      []*fifo.Queue[bool]
 	started   bool
 	stopped   bool
 	pending   []sdk.State
@@ -137,15 +138,15 @@ func (l *LeaderLatch) IsLeader() bool {
 // this participant becomes leader, false when it stops being leader, in
 // order, never dropped. The channel is closed when the latch stops.
 func (l *LeaderLatch) Changes() <-chan bool {
-	q := rcpNewQueue[bool]()
+	q := fifo.New[bool]()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.stopped {
-		q.close()
+		q.Close()
 	} else {
 		l.subs = append(l.subs, q)
 	}
-	return q.out
+	return q.Out()
 }
 
 // Done returns a channel closed when the latch stopped (Close, or the
@@ -219,7 +220,7 @@ func (l *LeaderLatch) setLeaderLocked(v bool) {
 	close(l.changed)
 	l.changed = make(chan struct{})
 	for _, q := range l.subs {
-		q.push(v)
+		q.Push(v)
 	}
 }
 
@@ -233,7 +234,7 @@ func (l *LeaderLatch) finish() {
 	}
 	l.stopped = true
 	for _, q := range l.subs {
-		q.close()
+		q.Close()
 	}
 	l.subs = nil
 	close(l.done)
@@ -433,65 +434,4 @@ func (s *LeaderSelector) Fence() (Fence, bool) { return s.m.Fence() }
 // leader, with their ids (Curator's getParticipants).
 func (s *LeaderSelector) Participants(ctx context.Context) ([]Participant, error) {
 	return s.m.Participants(ctx)
-}
-
-// rcpQueue delivers values to a channel in order without blocking the
-// producer (an unbounded buffer and one forwarding goroutine).
-type rcpQueue[T any] struct {
-	mu     sync.Mutex
-	items  []T
-	closed bool
-	wake   chan struct{}
-	out    chan T
-}
-
-func rcpNewQueue[T any]() *rcpQueue[T] {
-	q := &rcpQueue[T]{wake: make(chan struct{}, 1), out: make(chan T)}
-	go q.run()
-	return q
-}
-
-func (q *rcpQueue[T]) push(v T) {
-	q.mu.Lock()
-	if !q.closed {
-		q.items = append(q.items, v)
-	}
-	q.mu.Unlock()
-	q.signal()
-}
-
-func (q *rcpQueue[T]) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.signal()
-}
-
-func (q *rcpQueue[T]) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-// run forwards the values; after close it delivers what is queued and
-// closes the channel. A consumer that stops reading keeps the goroutine.
-func (q *rcpQueue[T]) run() {
-	for {
-		q.mu.Lock()
-		if len(q.items) == 0 {
-			closed := q.closed
-			q.mu.Unlock()
-			if closed {
-				close(q.out)
-				return
-			}
-			<-q.wake
-			continue
-		}
-		v := q.items[0]
-		q.items = q.items[1:]
-		q.mu.Unlock()
-		q.out <- v
-	}
 }

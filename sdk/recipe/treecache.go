@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/warrenhq/warren/internal/fifo"
 	"github.com/warrenhq/warren/sdk"
 )
 
@@ -138,7 +139,7 @@ type TreeCache struct {
 	kids  map[string]map[string]struct{} // parent path -> child names
 	err   error
 
-	events *cacheFifo[CacheEvent]
+	events *fifo.Queue[CacheEvent]
 	// conn, watcher, states and owned change only in the run goroutine
 	// (WithCacheSession); Close reads them after run ended.
 	watcher *sdk.Watcher
@@ -157,7 +158,7 @@ type TreeCache struct {
 func StartTreeCache(ctx context.Context, conn *sdk.Conn, root string, opts ...CacheOption) (*TreeCache, error) {
 	cctx, cancel := context.WithCancel(context.Background())
 	tc := &TreeCache{conn: conn, root: root, log: zap.NewNop(), nodes: map[string]*CacheNode{},
-		kids: map[string]map[string]struct{}{}, events: newCacheFifo[CacheEvent](),
+		kids: map[string]map[string]struct{}{}, events: fifo.New[CacheEvent](),
 		ctx: cctx, cancel: cancel, done: make(chan struct{})}
 	for _, o := range opts {
 		o(tc)
@@ -167,7 +168,7 @@ func StartTreeCache(ctx context.Context, conn *sdk.Conn, root string, opts ...Ca
 	tc.states = conn.StatesContext(cctx)
 	fail := func(err error) (*TreeCache, error) {
 		cancel()
-		tc.events.abandon()
+		tc.events.Abandon()
 		return nil, fmt.Errorf("recipe: tree cache %s: %w", root, err)
 	}
 	err := p2Retry(ctx, func() error {
@@ -193,13 +194,13 @@ func StartTreeCache(ctx context.Context, conn *sdk.Conn, root string, opts ...Ca
 		tc.put(tree[p])
 	}
 	tc.mu.Unlock()
-	tc.events.push(CacheEvent{Type: CacheInitialized})
+	tc.events.Push(CacheEvent{Type: CacheInitialized})
 	go tc.run()
 	return tc, nil
 }
 
 // Events returns the event stream; it is closed after CacheStopped.
-func (tc *TreeCache) Events() <-chan CacheEvent { return tc.events.out }
+func (tc *TreeCache) Events() <-chan CacheEvent { return tc.events.Out() }
 
 // Get returns the cached node at path.
 func (tc *TreeCache) Get(path string) (CacheNode, bool) {
@@ -314,7 +315,7 @@ func (tc *TreeCache) run() {
 // the tree and reports the differences. It fails only when the cache is
 // closed meanwhile.
 func (tc *TreeCache) renewSession() error {
-	tc.events.push(CacheEvent{Type: CacheSessionExpired, Err: sdk.ErrSessionExpired})
+	tc.events.Push(CacheEvent{Type: CacheSessionExpired, Err: sdk.ErrSessionExpired})
 	go cacheDrain(tc.states)
 	pause := 50 * time.Millisecond
 	for {
@@ -365,8 +366,8 @@ func (tc *TreeCache) stop(err error) {
 		tc.err = err
 	}
 	tc.mu.Unlock()
-	tc.events.push(CacheEvent{Type: CacheStopped, Err: err})
-	tc.events.close()
+	tc.events.Push(CacheEvent{Type: CacheStopped, Err: err})
+	tc.events.Close()
 }
 
 // fatal reports whether a read error ends the cache.
@@ -438,7 +439,7 @@ func (tc *TreeCache) resync() error {
 		tc.put(tree[p])
 	}
 	tc.mu.Unlock()
-	tc.events.push(CacheEvent{Type: CacheResynced})
+	tc.events.Push(CacheEvent{Type: CacheResynced})
 	return nil
 }
 
@@ -516,7 +517,7 @@ func (tc *TreeCache) put(n *CacheNode) {
 		tc.removeSubtree(n.Path)
 	case old.Stat.Mzxid != n.Stat.Mzxid || old.Stat.Version != n.Stat.Version:
 		tc.nodes[n.Path] = n
-		tc.events.push(CacheEvent{Type: CacheNodeUpdated, Node: cacheCopy(n)})
+		tc.events.Push(CacheEvent{Type: CacheNodeUpdated, Node: cacheCopy(n)})
 		return
 	default:
 		tc.nodes[n.Path] = n // same data; keep the fresher Stat
@@ -532,7 +533,7 @@ func (tc *TreeCache) put(n *CacheNode) {
 		}
 		set[name] = struct{}{}
 	}
-	tc.events.push(CacheEvent{Type: CacheNodeAdded, Node: cacheCopy(n)})
+	tc.events.Push(CacheEvent{Type: CacheNodeAdded, Node: cacheCopy(n)})
 }
 
 // removeSubtree drops path and its cached descendants, deepest first.
@@ -560,7 +561,7 @@ func (tc *TreeCache) remove(path string) {
 			}
 		}
 	}
-	tc.events.push(CacheEvent{Type: CacheNodeRemoved, Node: cacheCopy(n)})
+	tc.events.Push(CacheEvent{Type: CacheNodeRemoved, Node: cacheCopy(n)})
 }
 
 func (tc *TreeCache) childrenLocked(path string) []string {
@@ -602,86 +603,5 @@ func cacheSorted(tree map[string]*CacheNode) []string {
 
 func cacheDrain[T any](ch <-chan T) {
 	for range ch {
-	}
-}
-
-// cacheFifo delivers values to a channel in order without ever blocking
-// the producer: values wait in an unbounded slice until the consumer reads
-// them. close ends the channel after the queued values; abandon ends it at
-// once.
-type cacheFifo[T any] struct {
-	mu       sync.Mutex
-	items    []T
-	closed   bool
-	wake     chan struct{}
-	stop     chan struct{}
-	stopOnce sync.Once
-	out      chan T
-}
-
-func newCacheFifo[T any]() *cacheFifo[T] {
-	q := &cacheFifo[T]{wake: make(chan struct{}, 1), stop: make(chan struct{}), out: make(chan T)}
-	go q.run()
-	return q
-}
-
-func (q *cacheFifo[T]) push(v T) {
-	q.mu.Lock()
-	if !q.closed {
-		q.items = append(q.items, v)
-	}
-	q.mu.Unlock()
-	q.poke()
-}
-
-func (q *cacheFifo[T]) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.poke()
-}
-
-func (q *cacheFifo[T]) abandon() {
-	q.mu.Lock()
-	q.closed = true
-	q.items = nil
-	q.mu.Unlock()
-	q.stopOnce.Do(func() { close(q.stop) })
-}
-
-func (q *cacheFifo[T]) poke() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (q *cacheFifo[T]) run() {
-	defer close(q.out)
-	for {
-		q.mu.Lock()
-		if len(q.items) == 0 {
-			closed := q.closed
-			q.mu.Unlock()
-			if closed {
-				return
-			}
-			select {
-			case <-q.wake:
-			case <-q.stop:
-				return
-			}
-			continue
-		}
-		v := q.items[0]
-		var zero T
-		q.items[0] = zero
-		q.items = q.items[1:]
-		q.mu.Unlock()
-		select {
-		case q.out <- v:
-		case <-q.stop:
-			return
-		}
 	}
 }
