@@ -1,19 +1,13 @@
 package recipe_test
 
 import (
-	"bufio"
 	"context"
-	"io"
-	"os"
-	"os/exec"
 	"path"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,133 +16,6 @@ import (
 	"github.com/warrenhq/warren/sdk/recipe"
 )
 
-// lkJavaJars is the classpath of the Java side: Debian's Curator 5.4 and
-// ZooKeeper client (scripts/test-deps.sh installs them).
-var lkJavaJars = []string{
-	"curator-framework.jar", "curator-client.jar", "curator-recipes.jar",
-	"zookeeper.jar", "zookeeper-jute.jar", "guava.jar", "slf4j-api.jar", "slf4j-nop.jar",
-}
-
-// lkRequireJava is set in CI (make test) where the Java side must run.
-const lkRequireJava = "WARREN_REQUIRE_JAVA"
-
-// lkCompileJava compiles testdata/CuratorRecipes.java into a temporary
-// directory and returns the classpath to run it with; it skips the test
-// when javac or the jars are missing, unless lkRequireJava is set.
-func lkCompileJava(t *testing.T) string {
-	var missing []string
-	if _, err := exec.LookPath("javac"); err != nil {
-		missing = append(missing, "javac")
-	}
-	if _, err := exec.LookPath("java"); err != nil {
-		missing = append(missing, "java")
-	}
-	cp := []string{}
-	for _, j := range lkJavaJars {
-		p := filepath.Join("/usr/share/java", j)
-		if _, err := os.Stat(p); err != nil {
-			missing = append(missing, p)
-		}
-		cp = append(cp, p)
-	}
-	if len(missing) > 0 {
-		msg := "Curator interop needs " + strings.Join(missing, ", ") + " (run scripts/test-deps.sh)"
-		if os.Getenv(lkRequireJava) != "" {
-			t.Fatalf("%s; %s is set", msg, lkRequireJava)
-		}
-		t.Skip(msg)
-	}
-	dir := t.TempDir()
-	out, err := exec.Command("javac", "-d", dir, "-cp", strings.Join(cp, ":"), filepath.Join("testdata", "CuratorRecipes.java")).CombinedOutput()
-	require.NoError(t, err, "javac: %s", out)
-	return strings.Join(append(cp, dir), ":")
-}
-
-// lkJavaProc is a running CuratorRecipes.
-type lkJavaProc struct {
-	t     *testing.T
-	stdin io.WriteCloser
-	lines chan string
-	mu    sync.Mutex
-	all   []string
-}
-
-func lkStartJava(t *testing.T, cp string, args ...string) *lkJavaProc {
-	cmd := exec.Command("java", append([]string{"-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-		"-Djava.net.preferIPv4Stack=true", "-cp", cp, "CuratorRecipes"}, args...)...)
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = cmd.Stdout
-	require.NoError(t, cmd.Start())
-	p := &lkJavaProc{t: t, stdin: stdin, lines: make(chan string, 100)}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(p.lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.all = append(p.all, sc.Text())
-			p.mu.Unlock()
-			p.lines <- sc.Text()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		<-done
-	})
-	return p
-}
-
-// expect waits for the next marker line with the given prefix (skipping
-// other lines) and returns the rest of it.
-func (p *lkJavaProc) expect(prefix string) string {
-	p.t.Helper()
-	deadline := time.After(60 * time.Second)
-	for {
-		select {
-		case l, ok := <-p.lines:
-			if !ok {
-				p.t.Fatalf("java exited before %q; output:\n%s", prefix, p.output())
-			}
-			if strings.HasPrefix(l, "VIOLATION") {
-				p.t.Fatalf("java: %s", l)
-			}
-			if strings.HasPrefix(l, prefix) {
-				return strings.TrimSpace(strings.TrimPrefix(l, prefix))
-			}
-		case <-deadline:
-			p.t.Fatalf("no %q from java; output:\n%s", prefix, p.output())
-		}
-	}
-}
-
-// notSeen fails if java already printed a line with the prefix.
-func (p *lkJavaProc) notSeen(prefix string) {
-	p.t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, l := range p.all {
-		assert.False(p.t, strings.HasPrefix(l, prefix), "java printed %q too early", l)
-	}
-}
-
-func (p *lkJavaProc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.all, "\n")
-}
-
-func (p *lkJavaProc) send(cmd string) {
-	p.t.Helper()
-	_, err := io.WriteString(p.stdin, cmd+"\n")
-	require.NoError(p.t, err)
-}
-
 // testCurator runs Apache Curator 5.4 (Java) against the same server and
 // paths as the Go recipes: a Curator InterProcessMutex and Go Mutexes
 // exclude each other, each side queues behind the other's nodes, a
@@ -156,7 +23,7 @@ func (p *lkJavaProc) send(cmd string) {
 // a Curator LeaderSelector and a Go LeaderSelector take turns, and the
 // read-write lock and the semaphore count Go and Curator holders alike.
 func testCurator(t *testing.T, addr string) {
-	cp := lkCompileJava(t)
+	cp := javaClasspath(t)
 	t.Run("MutexContention", func(t *testing.T) { testCuratorCount(t, addr, cp) })
 	t.Run("MutexQueue", func(t *testing.T) { testCuratorQueue(t, addr, cp) })
 	t.Run("LeaderLatch", func(t *testing.T) { testCuratorLatch(t, addr, cp) })
@@ -176,7 +43,7 @@ func testCuratorCount(t *testing.T, addr, cp string) {
 	_, _, err = c0.Create(ctx, "/cur/counter", []byte("0"), sdk.CreateOptions{})
 	require.NoError(t, err)
 	const javaRounds = 25
-	j := lkStartJava(t, cp, "count", addr, "/cur/lock", "/cur/counter", "/cur/holder", strconv.Itoa(javaRounds))
+	j := startJava(t, cp, "CuratorRecipes", "count", addr, "/cur/lock", "/cur/counter", "/cur/holder", strconv.Itoa(javaRounds))
 	j.expect("READY")
 	javaDone := make(chan struct{})
 	var wg sync.WaitGroup
@@ -226,7 +93,7 @@ func testCuratorQueue(t *testing.T, addr, cp string) {
 	c := lkConnect(t, addr, 0)
 	goLock := recipe.NewMutex(c, base, recipe.WithNodeData([]byte("go")))
 	require.NoError(t, goLock.Acquire(ctx))
-	j := lkStartJava(t, cp, "hold", addr, base)
+	j := startJava(t, cp, "CuratorRecipes", "hold", addr, base)
 	j.expect("READY")
 	lkWaitChildren(t, c, base, lkCount(2))
 	ps, err := goLock.Participants(ctx)
@@ -266,7 +133,7 @@ func testCuratorLatch(t *testing.T, addr, cp string) {
 	g := recipe.NewLeaderLatch(c, base, "go")
 	require.NoError(t, g.Start(ctx))
 	require.NoError(t, g.Await(ctx))
-	j := lkStartJava(t, cp, "latch", addr, base, "java")
+	j := startJava(t, cp, "CuratorRecipes", "latch", addr, base, "java")
 	j.expect("STARTED")
 	kids := lkWaitChildren(t, c, base, lkCount(2))
 	for _, k := range kids {
@@ -327,7 +194,7 @@ func testCuratorSelector(t *testing.T, addr, cp string) {
 	}
 	go lead()
 	waitLeading()
-	j := lkStartJava(t, cp, "select", addr, base, "java")
+	j := startJava(t, cp, "CuratorRecipes", "select", addr, base, "java")
 	j.expect("STARTED")
 	kids := lkWaitChildren(t, c, base, lkCount(2))
 	for _, k := range kids {
@@ -371,9 +238,9 @@ func testCuratorRW(t *testing.T, addr, cp string) {
 	c := lkConnect(t, addr, 0)
 	read := recipe.NewRWLock(c, base).ReadLock()
 	require.NoError(t, read.Acquire(ctx))
-	jr := lkStartJava(t, cp, "rw", addr, base, "read")
+	jr := startJava(t, cp, "CuratorRecipes", "rw", addr, base, "read")
 	jr.expect("HELD") // readers share
-	jw := lkStartJava(t, cp, "rw", addr, base, "write")
+	jw := startJava(t, cp, "CuratorRecipes", "rw", addr, base, "write")
 	jw.expect("READY")
 	kids := lkWaitChildren(t, c, base, lkCount(3))
 	writers := 0
@@ -411,7 +278,7 @@ func testCuratorSemaphore(t *testing.T, addr, cp string) {
 	require.NoError(t, err)
 	l2, err := s.Acquire(ctx)
 	require.NoError(t, err)
-	j := lkStartJava(t, cp, "semaphore", addr, base, "2")
+	j := startJava(t, cp, "CuratorRecipes", "semaphore", addr, base, "2")
 	j.expect("READY")
 	lkWaitChildren(t, c, base+"/leases", lkCount(3))
 	j.notSeen("LEASED")

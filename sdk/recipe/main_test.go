@@ -9,4 +9,9 @@ import (
 
 // TestMain builds the warren binary on first use and removes it after the
 // run; it also serves the re-executed helper processes (TestHelperProcess).
-func TestMain(m *testing.M) { os.Exit(testutil.RunTests(m)) }
+// The compiled Java test programs are removed too.
+func TestMain(m *testing.M) {
+	code := testutil.RunTests(m)
+	removeJavaClasses()
+	os.Exit(code)
+}
