@@ -26,11 +26,11 @@ import (
 func testDoubleBarrier(t *testing.T, addr string) {
 	const n, rounds = 5, 2
 	const bpath = "/p2/barrier"
-	ctx := p2Ctx(t)
-	observer := p2Connect(t, addr)
+	ctx := testCtx(t)
+	observer := connect(t, addr, longSession)
 	conns := make([]*sdk.Conn, n)
 	for i := range conns {
-		conns[i] = p2Connect(t, addr)
+		conns[i] = connect(t, addr, longSession)
 	}
 	for round := range rounds {
 		var entering, leaving atomic.Int32
@@ -103,15 +103,15 @@ func testDoubleBarrier(t *testing.T, addr string) {
 // testDoubleBarrierCancel: an Enter that cannot complete ends with its
 // context and takes its node away.
 func testDoubleBarrierCancel(t *testing.T, addr string) {
-	c := p2Connect(t, addr)
+	c := connect(t, addr, longSession)
 	b, err := recipe.NewDoubleBarrier(c, "/p2/barrier-cancel", 2)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(p2Ctx(t), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(testCtx(t), 300*time.Millisecond)
 	defer cancel()
 	err = b.Enter(ctx)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "got %v", err)
-	kids, _, err := c.Children(p2Ctx(t), "/p2/barrier-cancel")
+	kids, _, err := c.Children(testCtx(t), "/p2/barrier-cancel")
 	require.NoError(t, err)
 	assert.Empty(t, kids, "the abandoned member's node is gone")
 
@@ -123,14 +123,14 @@ func testDoubleBarrierCancel(t *testing.T, addr string) {
 // (the session lives): it rides it out and passes once the other member
 // enters. A member whose session expires finds its node gone in Leave.
 func testDoubleBarrierCut(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
+	ctx := testCtx(t)
 	const bpath = "/p2/barrier-cut"
 	px := testutil.StartProxy(t, addr)
 	cut, err := sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = cut.Close() })
 	states := cut.States()
-	other, observer := p2Connect(t, addr), p2Connect(t, addr)
+	other, observer := connect(t, addr, longSession), connect(t, addr, longSession)
 	a, err := recipe.NewDoubleBarrier(cut, bpath, 2)
 	require.NoError(t, err)
 	b, err := recipe.NewDoubleBarrier(other, bpath, 2)
@@ -146,13 +146,13 @@ func testDoubleBarrierCut(t *testing.T, addr string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	px.Cut()
-	p2WaitState(t, states, sdk.StateSuspended)
-	p2WaitState(t, states, sdk.StateReconnected)
+	waitState(t, states, sdk.StateSuspended)
+	waitState(t, states, sdk.StateReconnected)
 	require.NoError(t, b.Enter(ctx))
 	select {
 	case err := <-entered:
 		require.NoError(t, err)
-	case <-time.After(p2WaitFor):
+	case <-time.After(waitFor):
 		t.Fatal("the cut member never passed Enter")
 	}
 
@@ -164,11 +164,11 @@ func testDoubleBarrierCut(t *testing.T, addr string) {
 	select {
 	case ev := <-gone:
 		require.Equal(t, sdk.EventNodeDeleted, ev.Type)
-	case <-time.After(p2WaitFor):
+	case <-time.After(waitFor):
 		t.Fatal("session not expired")
 	}
 	px.Accept()
-	p2WaitState(t, states, sdk.StateExpired)
+	waitState(t, states, sdk.StateExpired)
 	err = a.Leave(ctx)
 	assert.ErrorIs(t, err, sdk.ErrSessionExpired)
 	// b is alone now: it leaves.

@@ -19,7 +19,7 @@ import (
 // p2WaitCount waits until the SharedCount reports v on Changes.
 func p2WaitCount(t *testing.T, sc *recipe.SharedCount, v int32) {
 	t.Helper()
-	deadline := time.After(p2WaitFor)
+	deadline := time.After(waitFor)
 	for {
 		select {
 		case got, ok := <-sc.Changes():
@@ -36,8 +36,8 @@ func p2WaitCount(t *testing.T, sc *recipe.SharedCount, v int32) {
 // testSharedCount: Curator's 4-byte layout, versioned TrySetCount, change
 // notification across clients, Curator-formatted bytes written raw.
 func testSharedCount(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
-	c1, c2 := p2Connect(t, addr), p2Connect(t, addr)
+	ctx := testCtx(t)
+	c1, c2 := connect(t, addr, longSession), connect(t, addr, longSession)
 	const path = "/p2/count/shared"
 	s1, err := recipe.NewSharedCount(ctx, c1, path, 7)
 	require.NoError(t, err)
@@ -81,8 +81,8 @@ func testSharedCount(t *testing.T, addr string) {
 // testAtomicCounter: Curator's 8-byte layout, missing node reads 0,
 // CompareAndSet, Initialize, a value written raw by a Curator client.
 func testAtomicCounter(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
-	c := p2Connect(t, addr)
+	ctx := testCtx(t)
+	c := connect(t, addr, longSession)
 	a := recipe.NewAtomicCounter(c, "/p2/count/atomic/long")
 	v, err := a.Get(ctx)
 	require.NoError(t, err)
@@ -135,12 +135,12 @@ func testAtomicCounter(t *testing.T, addr string) {
 // is exact and every increment saw a distinct value (1..N each once).
 func testAtomicCounterContention(t *testing.T, addr string) {
 	const clients, each = 6, 25
-	ctx := p2Ctx(t)
+	ctx := testCtx(t)
 	var mu sync.Mutex
 	var posts []int64
 	var wg sync.WaitGroup
 	for i := range clients {
-		a := recipe.NewAtomicCounter(p2Connect(t, addr), "/p2/count/contended")
+		a := recipe.NewAtomicCounter(connect(t, addr, longSession), "/p2/count/contended")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -157,7 +157,7 @@ func testAtomicCounterContention(t *testing.T, addr string) {
 		}()
 	}
 	wg.Wait()
-	v, err := recipe.NewAtomicCounter(p2Connect(t, addr), "/p2/count/contended").Get(ctx)
+	v, err := recipe.NewAtomicCounter(connect(t, addr, longSession), "/p2/count/contended").Get(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, int64(clients*each), v)
 	slices.Sort(posts)
@@ -172,10 +172,10 @@ func testAtomicCounterContention(t *testing.T, addr string) {
 // after the reconnection (the one-shot watch is re-registered and fires
 // for what was missed).
 func testSharedCountCut(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
+	ctx := testCtx(t)
 	px := testutil.StartProxy(t, addr)
-	c := p2Connect(t, px.Addr())
-	w := p2Connect(t, addr)
+	c := connect(t, px.Addr(), longSession)
+	w := connect(t, addr, longSession)
 	states := c.States()
 	const path = "/p2/count/shared-cut"
 	sc, err := recipe.NewSharedCount(ctx, c, path, 1)
@@ -183,7 +183,7 @@ func testSharedCountCut(t *testing.T, addr string) {
 	defer sc.Close()
 	px.Refuse()
 	px.Cut()
-	p2WaitState(t, states, sdk.StateSuspended)
+	waitState(t, states, sdk.StateSuspended)
 	_, err = w.Set(ctx, path, recipe.CountBytes(77), -1)
 	require.NoError(t, err)
 	px.Accept()

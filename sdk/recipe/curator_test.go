@@ -36,8 +36,8 @@ func testCurator(t *testing.T, addr string) {
 // one lock path while the Java side runs; every holder checks exclusivity
 // with the ephemeral holder node (Java exits with a VIOLATION otherwise).
 func testCuratorCount(t *testing.T, addr, cp string) {
-	ctx := lkCtx(t)
-	c0 := lkConnect(t, addr, 0)
+	ctx := testCtx(t)
+	c0 := connect(t, addr, 0)
 	_, _, err := c0.Create(ctx, "/cur", nil, sdk.CreateOptions{})
 	require.NoError(t, err)
 	_, _, err = c0.Create(ctx, "/cur/counter", []byte("0"), sdk.CreateOptions{})
@@ -50,7 +50,7 @@ func testCuratorCount(t *testing.T, addr, cp string) {
 	counts := make([]int, 2)
 	errc := make(chan error, 2)
 	for i := range counts {
-		c := lkConnect(t, addr, 0)
+		c := connect(t, addr, 0)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -88,20 +88,20 @@ func testCuratorCount(t *testing.T, addr, cp string) {
 // contender behind a Java holder; each side lists the other's node as a
 // contender in the same order.
 func testCuratorQueue(t *testing.T, addr, cp string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	const base = "/cur/queue"
-	c := lkConnect(t, addr, 0)
+	c := connect(t, addr, 0)
 	goLock := recipe.NewMutex(c, base, recipe.WithNodeData([]byte("go")))
 	require.NoError(t, goLock.Acquire(ctx))
 	j := startJava(t, cp, "CuratorRecipes", "hold", addr, base)
 	j.expect("READY")
-	lkWaitChildren(t, c, base, lkCount(2))
+	waitChildren(t, c, base, childCount(2))
 	ps, err := goLock.Participants(ctx)
 	require.NoError(t, err)
 	require.Len(t, ps, 2)
 	assert.Equal(t, goLock.Node(), ps[0].Node)
 	javaNode := ps[1].Node
-	require.Regexp(t, `^/cur/queue/_c_`+lkUUID+`-lock-\d{10}$`, javaNode, "Curator's node has the same layout")
+	require.Regexp(t, `^/cur/queue/_c_`+uuidPattern+`-lock-\d{10}$`, javaNode, "Curator's node has the same layout")
 	j.notSeen("HELD")
 	require.NoError(t, goLock.Release(ctx))
 	assert.Equal(t, javaNode, j.expect("HELD"), "Curator takes the lock after Go's release")
@@ -110,16 +110,16 @@ func testCuratorQueue(t *testing.T, addr, cp string) {
 	goLock2 := recipe.NewMutex(c, base)
 	errc := make(chan error, 1)
 	go func() { errc <- goLock2.Acquire(ctx) }()
-	kids := lkWaitChildren(t, c, base, lkCount(2))
+	kids := waitChildren(t, c, base, childCount(2))
 	j.send("list")
 	nodes := strings.Split(j.expect("PARTICIPANTS"), ",")
 	require.Len(t, nodes, 2, "Curator lists the Go contender")
 	assert.Equal(t, javaNode, nodes[0])
 	assert.Contains(t, kids, path.Base(nodes[1]))
-	lkNotDone(t, errc, "Go Acquire behind Curator")
+	notDone(t, errc, "Go Acquire behind Curator")
 	j.send("release")
 	j.expect("RELEASED")
-	require.NoError(t, lkResult(t, errc))
+	require.NoError(t, awaitResult(t, errc))
 	assert.Equal(t, nodes[1], goLock2.Node())
 	require.NoError(t, goLock2.Release(ctx))
 }
@@ -127,17 +127,17 @@ func testCuratorQueue(t *testing.T, addr, cp string) {
 // testCuratorLatch: Go and Curator LeaderLatches on one path elect one
 // leader, see each other's participant ids, and hand leadership over.
 func testCuratorLatch(t *testing.T, addr, cp string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	const base = "/cur/latch"
-	c := lkConnect(t, addr, 0)
+	c := connect(t, addr, 0)
 	g := recipe.NewLeaderLatch(c, base, "go")
 	require.NoError(t, g.Start(ctx))
 	require.NoError(t, g.Await(ctx))
 	j := startJava(t, cp, "CuratorRecipes", "latch", addr, base, "java")
 	j.expect("STARTED")
-	kids := lkWaitChildren(t, c, base, lkCount(2))
+	kids := waitChildren(t, c, base, childCount(2))
 	for _, k := range kids {
-		assert.Regexp(t, regexp.MustCompile(`^_c_`+lkUUID+`-latch-\d{10}$`), k)
+		assert.Regexp(t, regexp.MustCompile(`^_c_`+uuidPattern+`-latch-\d{10}$`), k)
 	}
 	j.send("list")
 	assert.Equal(t, "go:true,java:false", j.expect("PARTICIPANTS"), "Curator sees the Go leader")
@@ -168,9 +168,9 @@ func testCuratorLatch(t *testing.T, addr, cp string) {
 // testCuratorSelector: a Go and a Curator LeaderSelector on one path take
 // turns leading and read each other's participant ids.
 func testCuratorSelector(t *testing.T, addr, cp string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	const base = "/cur/selector"
-	c := lkConnect(t, addr, 0)
+	c := connect(t, addr, 0)
 	g := recipe.NewLeaderSelector(c, base, "go")
 	leading := make(chan struct{})
 	yield := make(chan struct{})
@@ -196,9 +196,9 @@ func testCuratorSelector(t *testing.T, addr, cp string) {
 	waitLeading()
 	j := startJava(t, cp, "CuratorRecipes", "select", addr, base, "java")
 	j.expect("STARTED")
-	kids := lkWaitChildren(t, c, base, lkCount(2))
+	kids := waitChildren(t, c, base, childCount(2))
 	for _, k := range kids {
-		assert.Regexp(t, regexp.MustCompile(`^_c_`+lkUUID+`-lock-\d{10}$`), k)
+		assert.Regexp(t, regexp.MustCompile(`^_c_`+uuidPattern+`-lock-\d{10}$`), k)
 	}
 	j.send("list")
 	assert.Equal(t, "go:true,java:false", j.expect("PARTICIPANTS"), "Curator sees the Go leader and its id")
@@ -210,10 +210,10 @@ func testCuratorSelector(t *testing.T, addr, cp string) {
 
 	// Go yields: Curator leads; Go requeues behind it.
 	yield <- struct{}{}
-	require.NoError(t, lkResult(t, errc))
+	require.NoError(t, awaitResult(t, errc))
 	j.expect("LEADING")
 	go lead()
-	lkWaitChildren(t, c, base, lkCount(2))
+	waitChildren(t, c, base, childCount(2))
 	j.send("list")
 	assert.Equal(t, "java:true,go:false", j.expect("PARTICIPANTS"))
 	select {
@@ -225,7 +225,7 @@ func testCuratorSelector(t *testing.T, addr, cp string) {
 	j.expect("YIELDED")
 	waitLeading()
 	yield <- struct{}{}
-	require.NoError(t, lkResult(t, errc))
+	require.NoError(t, awaitResult(t, errc))
 	j.send("close")
 	j.expect("CLOSED")
 }
@@ -233,19 +233,19 @@ func testCuratorSelector(t *testing.T, addr, cp string) {
 // testCuratorRW: Go and Curator readers share the lock; a Curator writer
 // waits for a Go reader, and a Go reader queues behind the Curator writer.
 func testCuratorRW(t *testing.T, addr, cp string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	const base = "/cur/rw"
-	c := lkConnect(t, addr, 0)
+	c := connect(t, addr, 0)
 	read := recipe.NewRWLock(c, base).ReadLock()
 	require.NoError(t, read.Acquire(ctx))
 	jr := startJava(t, cp, "CuratorRecipes", "rw", addr, base, "read")
 	jr.expect("HELD") // readers share
 	jw := startJava(t, cp, "CuratorRecipes", "rw", addr, base, "write")
 	jw.expect("READY")
-	kids := lkWaitChildren(t, c, base, lkCount(3))
+	kids := waitChildren(t, c, base, childCount(3))
 	writers := 0
 	for _, k := range kids {
-		if regexp.MustCompile(`^_c_` + lkUUID + `-__WRIT__\d{10}$`).MatchString(k) {
+		if regexp.MustCompile(`^_c_` + uuidPattern + `-__WRIT__\d{10}$`).MatchString(k) {
 			writers++
 		}
 	}
@@ -254,25 +254,25 @@ func testCuratorRW(t *testing.T, addr, cp string) {
 	read2 := recipe.NewRWLock(c, base).ReadLock()
 	errc := make(chan error, 1)
 	go func() { errc <- read2.Acquire(ctx) }()
-	lkWaitChildren(t, c, base, lkCount(4))
+	waitChildren(t, c, base, childCount(4))
 	jr.send("release")
 	jr.expect("RELEASED")
 	jw.notSeen("HELD")
-	lkNotDone(t, errc, "Go reader behind a Curator writer")
+	notDone(t, errc, "Go reader behind a Curator writer")
 	require.NoError(t, read.Release(ctx))
 	jw.expect("HELD")
-	lkNotDone(t, errc, "Go reader behind a Curator writer")
+	notDone(t, errc, "Go reader behind a Curator writer")
 	jw.send("release")
 	jw.expect("RELEASED")
-	require.NoError(t, lkResult(t, errc))
+	require.NoError(t, awaitResult(t, errc))
 	require.NoError(t, read2.Release(ctx))
 }
 
 // testCuratorSemaphore: Go and Curator leases count against one limit.
 func testCuratorSemaphore(t *testing.T, addr, cp string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	const base = "/cur/sem"
-	c := lkConnect(t, addr, 0)
+	c := connect(t, addr, 0)
 	s := recipe.NewSemaphore(c, base, 2)
 	l1, err := s.Acquire(ctx)
 	require.NoError(t, err)
@@ -280,7 +280,7 @@ func testCuratorSemaphore(t *testing.T, addr, cp string) {
 	require.NoError(t, err)
 	j := startJava(t, cp, "CuratorRecipes", "semaphore", addr, base, "2")
 	j.expect("READY")
-	lkWaitChildren(t, c, base+"/leases", lkCount(3))
+	waitChildren(t, c, base+"/leases", childCount(3))
 	j.notSeen("LEASED")
 	require.NoError(t, l1.Release(ctx))
 	j.expect("LEASED")
@@ -294,7 +294,7 @@ func testCuratorSemaphore(t *testing.T, addr, cp string) {
 		l, err := s.Acquire(ctx)
 		resc <- res{l, err}
 	}()
-	lkWaitChildren(t, c, base+"/leases", lkCount(3))
+	waitChildren(t, c, base+"/leases", childCount(3))
 	select {
 	case r := <-resc:
 		t.Fatalf("a third lease was granted: %v", r.err)

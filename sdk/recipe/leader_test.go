@@ -37,17 +37,17 @@ func lkNext(t *testing.T, ch <-chan bool) lkChange {
 }
 
 func testLeaderLatch(t *testing.T, addr string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	const base = "/latch/basic"
 	latches := map[string]*recipe.LeaderLatch{}
 	var changes <-chan bool
 	for _, id := range []string{"a", "b", "c"} {
-		l := recipe.NewLeaderLatch(lkConnect(t, addr, 0), base, id)
+		l := recipe.NewLeaderLatch(connect(t, addr, 0), base, id)
 		if id == "a" {
 			changes = l.Changes()
 		}
 		require.NoError(t, l.Start(ctx))
-		require.Regexp(t, `^/latch/basic/_c_`+lkUUID+`-latch-\d{10}$`, l.Node())
+		require.Regexp(t, `^/latch/basic/_c_`+uuidPattern+`-latch-\d{10}$`, l.Node())
 		latches[id] = l
 	}
 	require.NoError(t, latches["a"].Await(ctx), "the first participant leads")
@@ -81,7 +81,7 @@ func testLeaderLatch(t *testing.T, addr string) {
 // testLeaderSelector has three participants take leadership three times
 // each; leaders never overlap and their fencing tokens grow.
 func testLeaderSelector(t *testing.T, addr string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	var (
 		mu        sync.Mutex
 		active    int
@@ -92,7 +92,7 @@ func testLeaderSelector(t *testing.T, addr string) {
 	)
 	errc := make(chan error, 3)
 	for i := 0; i < 3; i++ {
-		c := lkConnect(t, addr, 0)
+		c := connect(t, addr, 0)
 		s := recipe.NewLeaderSelector(c, "/selector", fmt.Sprintf("p%d", i))
 		wg.Add(1)
 		go func() {
@@ -171,7 +171,7 @@ func lkLatchHolder(ctx context.Context, c *sdk.Conn, l *recipe.LeaderLatch, chan
 func TestElectionUnderLeaderKills(t *testing.T) {
 	t.Parallel()
 	e := testutil.StartEnsemble(t, testutil.EnsembleOptions{Participants: 3})
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	zl, err := e.WaitLeader(30 * time.Second)
 	require.NoError(t, err)
 	order := []string{zl.Addr}
@@ -180,7 +180,7 @@ func TestElectionUnderLeaderKills(t *testing.T) {
 			order = append(order, m.Addr)
 		}
 	}
-	admin := lkConnect(t, strings.Join(order, ","), 0)
+	admin := connect(t, strings.Join(order, ","), 0)
 	_, _, err = admin.Create(ctx, "/ens", nil, sdk.CreateOptions{})
 	require.NoError(t, err)
 	var (
@@ -194,7 +194,7 @@ func TestElectionUnderLeaderKills(t *testing.T) {
 		// Participant i starts on member order[i] and moves on when it
 		// dies; participant 0 starts first, on the ZAB leader, and leads.
 		hosts := append(append([]string{}, order[i:]...), order[:i]...)
-		c := lkConnect(t, strings.Join(hosts, ","), 15*time.Second, sdk.WithoutShuffle())
+		c := connect(t, strings.Join(hosts, ","), 15*time.Second, sdk.WithoutShuffle())
 		require.Equal(t, order[i], c.Server())
 		l := recipe.NewLeaderLatch(c, "/ens/latch", fmt.Sprintf("p%d", i))
 		latches[i] = l

@@ -20,85 +20,6 @@ import (
 	"github.com/warrenhq/warren/sdk/recipe"
 )
 
-// lkUUID matches a canonical version 4 UUID.
-const lkUUID = `[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`
-
-// lkCtx bounds a test's calls (a hang fails the test instead of the run).
-func lkCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// lkConnect opens a session with the given timeout (10 s when zero).
-func lkConnect(t *testing.T, addr string, timeout time.Duration, opts ...sdk.Option) *sdk.Conn {
-	t.Helper()
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
-	c, err := sdk.Connect(lkCtx(t), addr, append([]sdk.Option{sdk.WithSessionTimeout(timeout)}, opts...)...)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// lkWaitChildren waits, with child watches, until the children of p
-// satisfy ok, and returns them.
-func lkWaitChildren(t *testing.T, c *sdk.Conn, p string, ok func([]string) bool) []string {
-	t.Helper()
-	ctx := lkCtx(t)
-	for {
-		kids, _, ch, err := c.ChildrenW(ctx, p)
-		if errors.Is(err, sdk.ErrNoNode) {
-			_, exists, ech, err := c.ExistsW(ctx, p)
-			require.NoError(t, err)
-			if !exists {
-				select {
-				case <-ech:
-				case <-ctx.Done():
-					t.Fatalf("%s never appeared", p)
-				}
-			}
-			continue
-		}
-		require.NoError(t, err)
-		if ok(kids) {
-			return kids
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			t.Fatalf("children of %s never matched; last %v", p, kids)
-		}
-	}
-}
-
-// lkCount is a predicate on the number of children.
-func lkCount(n int) func([]string) bool { return func(k []string) bool { return len(k) == n } }
-
-// lkNotDone fails if an Acquire running in the background has returned
-// (the lock is held by someone else, so it must not have).
-func lkNotDone(t *testing.T, errc <-chan error, what string) {
-	t.Helper()
-	select {
-	case err := <-errc:
-		t.Fatalf("%s returned while the lock was held elsewhere: %v", what, err)
-	default:
-	}
-}
-
-// lkResult waits for a background call's result.
-func lkResult(t *testing.T, errc <-chan error) error {
-	t.Helper()
-	select {
-	case err := <-errc:
-		return err
-	case <-time.After(60 * time.Second):
-		t.Fatal("no result")
-		return nil
-	}
-}
-
 // TestRecipesAgainstServers runs every recipe against Warren and Apache
 // ZooKeeper 3.8 with the same expectations.
 func TestRecipesAgainstServers(t *testing.T) {
@@ -134,8 +55,8 @@ func TestRecipesAgainstServers(t *testing.T) {
 }
 
 func testMutex(t *testing.T, addr string) {
-	ctx := lkCtx(t)
-	c1, c2 := lkConnect(t, addr, 0), lkConnect(t, addr, 0)
+	ctx := testCtx(t)
+	c1, c2 := connect(t, addr, 0), connect(t, addr, 0)
 	const base = "/mutex/basic"
 	m1 := recipe.NewMutex(c1, base, recipe.WithNodeData([]byte("one")))
 	st, ch := m1.State()
@@ -143,7 +64,7 @@ func testMutex(t *testing.T, addr string) {
 	assert.Nil(t, ch)
 	require.NoError(t, m1.Acquire(ctx))
 	node := m1.Node()
-	require.Regexp(t, `^/mutex/basic/_c_`+lkUUID+`-lock-\d{10}$`, node)
+	require.Regexp(t, `^/mutex/basic/_c_`+uuidPattern+`-lock-\d{10}$`, node)
 	assert.True(t, recipe.IsProtected(path.Base(node)))
 	assert.Equal(t, "lock-"+node[len(node)-10:], recipe.StripProtected(path.Base(node)))
 	assert.True(t, m1.IsHeld())
@@ -174,16 +95,16 @@ func testMutex(t *testing.T, addr string) {
 	wctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- m2.Acquire(wctx) }()
-	lkWaitChildren(t, c1, base, lkCount(2))
+	waitChildren(t, c1, base, childCount(2))
 	ps, err := m1.Participants(ctx)
 	require.NoError(t, err)
 	require.Len(t, ps, 2)
 	assert.Equal(t, recipe.Participant{Node: node, ID: "one", Leader: true}, ps[0])
 	assert.Equal(t, "two", ps[1].ID)
 	assert.False(t, ps[1].Leader)
-	lkNotDone(t, errc, "second Acquire")
+	notDone(t, errc, "second Acquire")
 	cancel()
-	assert.ErrorIs(t, lkResult(t, errc), context.Canceled)
+	assert.ErrorIs(t, awaitResult(t, errc), context.Canceled)
 	kids, _, err := c1.Children(ctx, base)
 	require.NoError(t, err)
 	assert.Equal(t, []string{path.Base(node)}, kids, "the cancelled waiter deleted its node")
@@ -191,12 +112,12 @@ func testMutex(t *testing.T, addr string) {
 	// Hand-off: the waiter gets the lock when the holder releases it, with
 	// a larger fencing token.
 	go func() { errc <- m2.Acquire(ctx) }()
-	lkWaitChildren(t, c1, base, lkCount(2))
-	lkNotDone(t, errc, "second Acquire")
+	waitChildren(t, c1, base, childCount(2))
+	notDone(t, errc, "second Acquire")
 	require.NoError(t, m1.Release(ctx))
 	assert.ErrorIs(t, m1.Release(ctx), recipe.ErrNotHeld)
 	assert.False(t, m1.IsHeld())
-	require.NoError(t, lkResult(t, errc))
+	require.NoError(t, awaitResult(t, errc))
 	f2, ok := m2.Fence()
 	require.True(t, ok)
 	assert.Greater(t, f2.Czxid, f1.Czxid)
@@ -212,9 +133,9 @@ func testMutex(t *testing.T, addr string) {
 // guarded only by the lock; each holder also creates an ephemeral "holder"
 // node, which fails if another contender holds the lock at the same time.
 func testMutexContention(t *testing.T, addr string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	const conns, perConn, rounds = 3, 4, 5
-	c0 := lkConnect(t, addr, 0)
+	c0 := connect(t, addr, 0)
 	_, _, err := c0.Create(ctx, "/contend", nil, sdk.CreateOptions{})
 	require.NoError(t, err)
 	_, _, err = c0.Create(ctx, "/contend/counter", []byte("0"), sdk.CreateOptions{})
@@ -222,7 +143,7 @@ func testMutexContention(t *testing.T, addr string) {
 	var wg sync.WaitGroup
 	errc := make(chan error, conns*perConn)
 	for i := 0; i < conns; i++ {
-		c := lkConnect(t, addr, 0)
+		c := connect(t, addr, 0)
 		for j := 0; j < perConn; j++ {
 			wg.Add(1)
 			go func() {
@@ -275,39 +196,41 @@ func lkIncrementUnder(ctx context.Context, c *sdk.Conn, acquire, release func(co
 }
 
 func testRWLock(t *testing.T, addr string) {
-	ctx := lkCtx(t)
-	c1, c2, c3 := lkConnect(t, addr, 0), lkConnect(t, addr, 0), lkConnect(t, addr, 0)
+	ctx := testCtx(t)
+	c1, c2, c3 := connect(t, addr, 0), connect(t, addr, 0), connect(t, addr, 0)
 	const base = "/rw/basic"
 	r1 := recipe.NewRWLock(c1, base).ReadLock()
 	r2 := recipe.NewRWLock(c2, base).ReadLock()
 	// Readers share the lock.
 	require.NoError(t, r1.Acquire(ctx))
 	require.NoError(t, r2.Acquire(ctx))
-	require.Regexp(t, `^/rw/basic/_c_`+lkUUID+`-__READ__\d{10}$`, r1.Node())
+	require.Regexp(t, `^/rw/basic/_c_`+uuidPattern+`-__READ__\d{10}$`, r1.Node())
 
 	// A writer waits for the readers, and a later reader waits behind it.
 	wl := recipe.NewRWLock(c3, base)
 	werr := make(chan error, 1)
 	go func() { werr <- wl.WriteLock().Acquire(ctx) }()
-	kids := lkWaitChildren(t, c1, base, lkCount(3))
-	assert.Equal(t, 1, len(slices.DeleteFunc(kids, func(k string) bool { return !regexp.MustCompile(`^_c_` + lkUUID + `-__WRIT__\d{10}$`).MatchString(k) })))
+	kids := waitChildren(t, c1, base, childCount(3))
+	assert.Equal(t, 1, len(slices.DeleteFunc(kids, func(k string) bool {
+		return !regexp.MustCompile(`^_c_` + uuidPattern + `-__WRIT__\d{10}$`).MatchString(k)
+	})))
 	r3 := recipe.NewRWLock(c1, base).ReadLock()
 	rerr := make(chan error, 1)
 	go func() { rerr <- r3.Acquire(ctx) }()
-	lkWaitChildren(t, c1, base, lkCount(4))
-	lkNotDone(t, werr, "writer")
-	lkNotDone(t, rerr, "reader behind a writer")
+	waitChildren(t, c1, base, childCount(4))
+	notDone(t, werr, "writer")
+	notDone(t, rerr, "reader behind a writer")
 	require.NoError(t, r1.Release(ctx))
-	lkNotDone(t, werr, "writer")
+	notDone(t, werr, "writer")
 	require.NoError(t, r2.Release(ctx))
-	require.NoError(t, lkResult(t, werr))
-	lkNotDone(t, rerr, "reader behind a writer")
+	require.NoError(t, awaitResult(t, werr))
+	notDone(t, rerr, "reader behind a writer")
 
 	// The write holder may take the read lock; releasing the write lock
 	// keeps it (downgrade), shared with the waiting reader.
 	require.NoError(t, wl.ReadLock().Acquire(ctx))
 	require.NoError(t, wl.WriteLock().Release(ctx))
-	require.NoError(t, lkResult(t, rerr))
+	require.NoError(t, awaitResult(t, rerr))
 	assert.True(t, wl.ReadLock().IsHeld())
 	assert.True(t, r3.IsHeld())
 	require.NoError(t, wl.ReadLock().Release(ctx))
@@ -383,14 +306,14 @@ func testRWLock(t *testing.T, addr string) {
 }
 
 func testSemaphore(t *testing.T, addr string) {
-	ctx := lkCtx(t)
-	c1, c2 := lkConnect(t, addr, 0), lkConnect(t, addr, 0)
+	ctx := testCtx(t)
+	c1, c2 := connect(t, addr, 0), connect(t, addr, 0)
 	s1 := recipe.NewSemaphore(c1, "/sem/basic", 2)
 	l1, err := s1.Acquire(ctx)
 	require.NoError(t, err)
 	l2, err := s1.Acquire(ctx)
 	require.NoError(t, err)
-	require.Regexp(t, `^/sem/basic/leases/_c_`+lkUUID+`-lease-\d{10}$`, l1.Node())
+	require.Regexp(t, `^/sem/basic/leases/_c_`+uuidPattern+`-lease-\d{10}$`, l1.Node())
 	st, _ := l1.State()
 	assert.Equal(t, recipe.HoldHeld, st)
 
@@ -404,14 +327,14 @@ func testSemaphore(t *testing.T, addr string) {
 		got <- l
 		errc <- err
 	}()
-	lkWaitChildren(t, c1, "/sem/basic/leases", lkCount(3))
-	lkNotDone(t, errc, "third lease")
+	waitChildren(t, c1, "/sem/basic/leases", childCount(3))
+	notDone(t, errc, "third lease")
 	ps, err := s1.Participants(ctx)
 	require.NoError(t, err)
 	assert.Len(t, ps, 3)
 	require.NoError(t, l1.Release(ctx))
 	l3 := <-got
-	require.NoError(t, lkResult(t, errc))
+	require.NoError(t, awaitResult(t, errc))
 	require.NoError(t, l2.Release(ctx))
 	require.NoError(t, l3.Release(ctx))
 	assert.Error(t, l3.Release(ctx), "a lease is returned once")
@@ -470,10 +393,10 @@ func testSemaphore(t *testing.T, addr string) {
 // unprotected create in the same situation fails and leaves a node behind,
 // which is what protected mode is for.
 func testProtected(t *testing.T, addr string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	p := testutil.StartProxy(t, addr)
-	c := lkConnect(t, p.Addr(), 0)
-	obs := lkConnect(t, addr, 0)
+	c := connect(t, p.Addr(), 0)
+	obs := connect(t, addr, 0)
 	_, _, err := obs.Create(ctx, "/prot", nil, sdk.CreateOptions{})
 	require.NoError(t, err)
 
@@ -496,7 +419,7 @@ func testProtected(t *testing.T, addr string) {
 			resc <- res{path, err}
 		}()
 		// The server executed the create; its reply is held by the proxy.
-		lkWaitChildren(t, obs, "/prot", lkCount(len(before)+1))
+		waitChildren(t, obs, "/prot", childCount(len(before)+1))
 		p.Cut()
 		var r res
 		select {
@@ -521,7 +444,7 @@ func testProtected(t *testing.T, addr string) {
 		return path, err
 	})
 	require.NoError(t, err)
-	require.Regexp(t, `^/prot/_c_`+lkUUID+`-lock-\d{10}$`, got)
+	require.Regexp(t, `^/prot/_c_`+uuidPattern+`-lock-\d{10}$`, got)
 	assert.Len(t, kids, 2, "exactly one protected node was created")
 	assert.Contains(t, kids, path.Base(got), "the create returned the node the server made")
 
@@ -547,10 +470,10 @@ func testProtected(t *testing.T, addr string) {
 // session, and the holder is told the lock is lost (and the latch stops)
 // when it learns about the expiry.
 func testExpiry(t *testing.T, addr string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	p := testutil.StartProxy(t, addr)
-	hc := lkConnect(t, p.Addr(), 2*time.Second)
-	oc := lkConnect(t, addr, 0)
+	hc := connect(t, p.Addr(), 2*time.Second)
+	oc := connect(t, addr, 0)
 	holder := recipe.NewMutex(hc, "/expiry/lock")
 	require.NoError(t, holder.Acquire(ctx))
 	fh, _ := holder.Fence()
@@ -560,7 +483,7 @@ func testExpiry(t *testing.T, addr string) {
 	other := recipe.NewMutex(oc, "/expiry/lock")
 	errc := make(chan error, 1)
 	go func() { errc <- other.Acquire(ctx) }()
-	lkWaitChildren(t, oc, "/expiry/lock", lkCount(2))
+	waitChildren(t, oc, "/expiry/lock", childCount(2))
 	// The same session leads an election.
 	hl := recipe.NewLeaderLatch(hc, "/expiry/latch", "holder")
 	hchanges := hl.Changes()
@@ -582,7 +505,7 @@ func testExpiry(t *testing.T, addr string) {
 	assert.Equal(t, recipe.HoldSuspended, st, "a lost connection suspends the hold")
 	assert.Equal(t, lkOpen(false), lkNext(t, hchanges), "a suspended leader is told it may not lead")
 	assert.False(t, hl.IsLeader())
-	require.NoError(t, lkResult(t, errc), "the other contender acquires after the expiry")
+	require.NoError(t, awaitResult(t, errc), "the other contender acquires after the expiry")
 	require.NoError(t, ol.Await(ctx), "the other participant leads after the expiry")
 	fo, _ := other.Fence()
 	assert.Greater(t, fo.Czxid, fh.Czxid, "the new holder's token is larger")
@@ -633,9 +556,9 @@ func lkAwaitHold(t *testing.T, m *recipe.Mutex, want recipe.HoldState) {
 // resumes with the node in place the lock is held again (same node, same
 // fence) and the latch leads again.
 func testSuspendResume(t *testing.T, addr string) {
-	ctx := lkCtx(t)
+	ctx := testCtx(t)
 	p := testutil.StartProxy(t, addr)
-	hc := lkConnect(t, p.Addr(), 20*time.Second)
+	hc := connect(t, p.Addr(), 20*time.Second)
 	m := recipe.NewMutex(hc, "/resume/lock")
 	require.NoError(t, m.Acquire(ctx))
 	f1, _ := m.Fence()
@@ -663,7 +586,7 @@ func testSuspendResume(t *testing.T, addr string) {
 	p.Cut()
 	lkAwaitHold(t, m, recipe.HoldSuspended)
 	assert.Equal(t, lkOpen(false), lkNext(t, changes), "no leadership while suspended")
-	require.EqualError(t, lkResult(t, selErr), "leadership suspended", "the selector cancels the leader's context")
+	require.EqualError(t, awaitResult(t, selErr), "leadership suspended", "the selector cancels the leader's context")
 	assert.False(t, m.IsHeld())
 	p.Accept()
 	lkAwaitHold(t, m, recipe.HoldHeld)
@@ -683,8 +606,8 @@ func testSuspendResume(t *testing.T, addr string) {
 // testClosedConn: a holder whose Conn is closed loses its lock and
 // leadership; recipes on a closed Conn fail at once.
 func testClosedConn(t *testing.T, addr string) {
-	ctx := lkCtx(t)
-	c := lkConnect(t, addr, 0)
+	ctx := testCtx(t)
+	c := connect(t, addr, 0)
 	m := recipe.NewMutex(c, "/closed/lock")
 	require.NoError(t, m.Acquire(ctx))
 	l := recipe.NewLeaderLatch(c, "/closed/latch", "x")

@@ -19,10 +19,10 @@ import (
 // barrier holds one Curator and two Go members.
 func testCuratorPart2(t *testing.T, addr string) {
 	cp := javaClasspath(t)
-	ctx := p2Ctx(t)
+	ctx := testCtx(t)
 	j := startJava(t, cp, "P2Curator", addr)
 	j.expect("READY")
-	c := p2Connect(t, addr)
+	c := connect(t, addr, longSession)
 
 	// Go producer, Curator consumer.
 	gq := recipe.NewQueue(c, "/p2/cur/q1")
@@ -53,7 +53,7 @@ func testCuratorPart2(t *testing.T, addr string) {
 	j.send("incr /p2/cur/long 40")
 	var wg sync.WaitGroup
 	for range 2 {
-		a := recipe.NewAtomicCounter(p2Connect(t, addr), "/p2/cur/long")
+		a := recipe.NewAtomicCounter(connect(t, addr, longSession), "/p2/cur/long")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -87,7 +87,7 @@ func testCuratorPart2(t *testing.T, addr string) {
 	left := make(chan error, 2)
 	leave := make(chan struct{})
 	for range 2 {
-		b, err := recipe.NewDoubleBarrier(p2Connect(t, addr), "/p2/cur/barrier", 3)
+		b, err := recipe.NewDoubleBarrier(connect(t, addr, longSession), "/p2/cur/barrier", 3)
 		require.NoError(t, err)
 		go func() {
 			if err := b.Enter(ctx); err != nil {

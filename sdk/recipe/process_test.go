@@ -201,9 +201,9 @@ func testKilledProcesses(t *testing.T, addr string) {
 	for _, mode := range []string{"lock", "latch"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			ctx := lkCtx(t)
+			ctx := testCtx(t)
 			dir := "/procs-" + mode
-			c := lkConnect(t, addr, 0)
+			c := connect(t, addr, 0)
 			_, _, err := c.Create(ctx, dir, nil, sdk.CreateOptions{})
 			require.NoError(t, err)
 			procs := map[int]*lkProc{}

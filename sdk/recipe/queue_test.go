@@ -59,8 +59,8 @@ func TestPart2Codecs(t *testing.T) {
 // testQueue: layout, FIFO order, multi-item nodes, foreign nodes ignored,
 // corrupt items reported, Take blocks until a Put.
 func testQueue(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
-	c := p2Connect(t, addr)
+	ctx := testCtx(t)
+	c := connect(t, addr, longSession)
 	q := recipe.NewQueue(c, "/p2/queue/basic")
 	p, err := q.Put(ctx, []byte("one"))
 	require.NoError(t, err)
@@ -93,7 +93,7 @@ func testQueue(t *testing.T, addr string) {
 	assert.ErrorIs(t, err, recipe.ErrQueueCorrupt)
 
 	// Take waits for a Put from another client.
-	other := recipe.NewQueue(p2Connect(t, addr), "/p2/queue/basic")
+	other := recipe.NewQueue(connect(t, addr, longSession), "/p2/queue/basic")
 	got := make(chan string, 1)
 	go func() {
 		b, err := q.Take(ctx)
@@ -109,7 +109,7 @@ func testQueue(t *testing.T, addr string) {
 	select {
 	case s := <-got:
 		assert.Equal(t, "late", s)
-	case <-time.After(p2WaitFor):
+	case <-time.After(waitFor):
 		t.Fatal("Take did not return")
 	}
 
@@ -153,14 +153,14 @@ func testQueueContention(t *testing.T, addr string) {
 	const producers, consumers, perProducer = 3, 3, 40
 	const total = producers * perProducer
 	const qpath = "/p2/queue/contention"
-	ctx := p2Ctx(t)
+	ctx := testCtx(t)
 	cctx, stopConsumers := context.WithCancel(ctx)
 	defer stopConsumers()
 	var taken atomic.Int32
 	got := make([][]string, consumers)
 	var wg sync.WaitGroup
 	for k := range consumers {
-		q := recipe.NewQueue(p2Connect(t, addr), qpath)
+		q := recipe.NewQueue(connect(t, addr, longSession), qpath)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -181,7 +181,7 @@ func testQueueContention(t *testing.T, addr string) {
 	}
 	var pwg sync.WaitGroup
 	for i := range producers {
-		q := recipe.NewQueue(p2Connect(t, addr), qpath)
+		q := recipe.NewQueue(connect(t, addr, longSession), qpath)
 		pwg.Add(1)
 		go func() {
 			defer pwg.Done()
@@ -206,7 +206,7 @@ func testQueueContention(t *testing.T, addr string) {
 	for s, n := range seen {
 		assert.Equal(t, 1, n, "item %s delivered %d times", s, n)
 	}
-	left, err := recipe.NewQueue(p2Connect(t, addr), qpath).Len(ctx)
+	left, err := recipe.NewQueue(connect(t, addr, longSession), qpath).Len(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, left)
 }
@@ -256,15 +256,15 @@ func testQueueProcesses(t *testing.T, addr string) {
 	const producers, perProducer = 2, 60
 	const total = producers * perProducer
 	qpath := "/p2/queue/processes"
-	ctx := p2Ctx(t)
-	c := p2Connect(t, addr)
+	ctx := testCtx(t)
+	c := connect(t, addr, longSession)
 	p2Ensure(t, ctx, c, "/p2", "/p2/queue", "/p2/queue/processes-receipts")
 
 	// Put half of the items first so that the victim has work at once.
 	var pwg sync.WaitGroup
 	put := func(from, to int) {
 		for i := range producers {
-			q := recipe.NewQueue(p2Connect(t, addr), qpath)
+			q := recipe.NewQueue(connect(t, addr, longSession), qpath)
 			pwg.Add(1)
 			go func() {
 				defer pwg.Done()

@@ -26,7 +26,7 @@ func p2CacheEvent(t *testing.T, tc *recipe.TreeCache) recipe.CacheEvent {
 	case ev, ok := <-tc.Events():
 		require.True(t, ok, "cache event stream closed")
 		return ev
-	case <-time.After(p2WaitFor):
+	case <-time.After(waitFor):
 		t.Fatal("no cache event")
 		return recipe.CacheEvent{}
 	}
@@ -157,8 +157,8 @@ func p2MustCreate(t *testing.T, ctx context.Context, c *sdk.Conn, paths ...strin
 // testTreeCacheEvents: the initial load, then one change at a time and the
 // exact event it produces.
 func testTreeCacheEvents(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
-	c, w := p2Connect(t, addr), p2Connect(t, addr)
+	ctx := testCtx(t)
+	c, w := connect(t, addr, longSession), connect(t, addr, longSession)
 	const root = "/p2/tc/ev"
 	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
 	p2MustCreate(t, ctx, w, root, root+"/a", root+"/a/x", root+"/b")
@@ -271,8 +271,8 @@ func p2RandomWriter(ctx context.Context, c *sdk.Conn, root string, seed uint64, 
 // cache loads and runs; at the end the view, and the tree rebuilt from the
 // events alone, equal the server's tree.
 func testTreeCacheRandom(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
-	c, w := p2Connect(t, addr), p2Connect(t, addr)
+	ctx := testCtx(t)
+	c, w := connect(t, addr, longSession), connect(t, addr, longSession)
 	const root = "/p2/tc/rand"
 	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
 	p2MustCreate(t, ctx, w, root)
@@ -296,7 +296,7 @@ func testTreeCacheRandom(t *testing.T, addr string) {
 		}
 	}
 	marker := p2Marker(t, ctx, w, tc, m, root)
-	p2SameTree(t, tc, m, p2Tree(t, ctx, w, root), marker)
+	p2SameTree(t, tc, m, serverTree(t, ctx, w, root), marker)
 	assert.Contains(t, m.log, "initialized")
 }
 
@@ -305,9 +305,9 @@ func testTreeCacheRandom(t *testing.T, addr string) {
 // re-reads the tree, reports the differences, and equals the server's
 // tree.
 func testTreeCacheCut(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
+	ctx := testCtx(t)
 	px := testutil.StartProxy(t, addr)
-	c, w := p2Connect(t, px.Addr()), p2Connect(t, addr)
+	c, w := connect(t, px.Addr(), longSession), connect(t, addr, longSession)
 	const root = "/p2/tc/cut"
 	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
 	p2MustCreate(t, ctx, w, root, root+"/keep", root+"/del", root+"/mod", root+"/recreate", root+"/del2", root+"/del2/sub")
@@ -321,7 +321,7 @@ func testTreeCacheCut(t *testing.T, addr string) {
 
 	px.Refuse()
 	px.Cut()
-	p2WaitState(t, states, sdk.StateSuspended)
+	waitState(t, states, sdk.StateSuspended)
 	require.NoError(t, w.Delete(ctx, root+"/del", -1))
 	_, err = w.Set(ctx, root+"/mod", []byte("mod2"), -1)
 	require.NoError(t, err)
@@ -332,14 +332,14 @@ func testTreeCacheCut(t *testing.T, addr string) {
 	require.NoError(t, err)
 	p2MustCreate(t, ctx, w, root+"/new", root+"/new/deep")
 	px.Accept()
-	p2WaitState(t, states, sdk.StateReconnected)
+	waitState(t, states, sdk.StateReconnected)
 
 	m.until(tc, func(ev recipe.CacheEvent) bool { return ev.Type == recipe.CacheResynced })
 	// Changes after the reconnection are followed again.
 	_, err = w.Set(ctx, root+"/keep", []byte("keep2"), -1)
 	require.NoError(t, err)
 	marker := p2Marker(t, ctx, w, tc, m, root)
-	p2SameTree(t, tc, m, p2Tree(t, ctx, w, root), marker)
+	p2SameTree(t, tc, m, serverTree(t, ctx, w, root), marker)
 	idx := func(s string) int { return slices.Index(m.log, s) }
 	for _, s := range []string{"removed " + root + "/del", "updated " + root + "/mod", "added " + root + "/new",
 		"added " + root + "/new/deep", "updated " + root + "/keep"} {
@@ -357,12 +357,12 @@ func testTreeCacheCut(t *testing.T, addr string) {
 // reports CacheStopped with ErrSessionExpired, keeps its last view, and a
 // new cache on a new session catches up with the server.
 func testTreeCacheExpiry(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
+	ctx := testCtx(t)
 	px := testutil.StartProxy(t, addr)
 	c, err := sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
-	w := p2Connect(t, addr)
+	w := connect(t, addr, longSession)
 	const root = "/p2/tc/exp"
 	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
 	p2MustCreate(t, ctx, w, root, root+"/a", root+"/b")
@@ -380,7 +380,7 @@ func testTreeCacheExpiry(t *testing.T, addr string) {
 	select {
 	case ev := <-gone:
 		require.Equal(t, sdk.EventNodeDeleted, ev.Type, "the server expired the session")
-	case <-time.After(p2WaitFor):
+	case <-time.After(waitFor):
 		t.Fatal("session not expired")
 	}
 	p2MustCreate(t, ctx, w, root+"/c")
@@ -399,13 +399,13 @@ func testTreeCacheExpiry(t *testing.T, addr string) {
 	assert.NoError(t, tc.Close(ctx))
 
 	// Carry on with a new session.
-	tc2, err := recipe.StartTreeCache(ctx, p2Connect(t, addr), root)
+	tc2, err := recipe.StartTreeCache(ctx, connect(t, addr, longSession), root)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, tc2.Close(ctx)) }()
 	m2 := newP2Mirror(t)
 	m2.until(tc2, func(ev recipe.CacheEvent) bool { return ev.Type == recipe.CacheInitialized })
 	marker := p2Marker(t, ctx, w, tc2, m2, root)
-	p2SameTree(t, tc2, m2, p2Tree(t, ctx, w, root), marker)
+	p2SameTree(t, tc2, m2, serverTree(t, ctx, w, root), marker)
 }
 
 // Mirror a configuration subtree and follow its changes.
@@ -439,11 +439,11 @@ func ExampleStartTreeCache() {
 // testTreeCacheChroot: a cache of "/" on a chrooted Conn sees the chroot's
 // subtree with chroot-relative paths.
 func testTreeCacheChroot(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
-	w := p2Connect(t, addr)
+	ctx := testCtx(t)
+	w := connect(t, addr, longSession)
 	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
 	p2MustCreate(t, ctx, w, "/p2/tc/chroot", "/p2/tc/chroot/a")
-	c := p2Connect(t, addr+"/p2/tc/chroot")
+	c := connect(t, addr+"/p2/tc/chroot", longSession)
 	tc, err := recipe.StartTreeCache(ctx, c, "/")
 	require.NoError(t, err)
 	defer func() { require.NoError(t, tc.Close(ctx)) }()
@@ -462,7 +462,7 @@ func testTreeCacheChroot(t *testing.T, addr string) {
 // session: it reports the expiry, takes a new session, reports what
 // changed meanwhile and follows the tree again.
 func testTreeCacheRenew(t *testing.T, addr string) {
-	ctx := p2Ctx(t)
+	ctx := testCtx(t)
 	px := testutil.StartProxy(t, addr)
 	dial := func(ctx context.Context) (*sdk.Conn, error) {
 		return sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
@@ -470,7 +470,7 @@ func testTreeCacheRenew(t *testing.T, addr string) {
 	c, err := dial(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
-	w := p2Connect(t, addr)
+	w := connect(t, addr, longSession)
 	const root = "/p2/tc/renew"
 	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
 	p2MustCreate(t, ctx, w, root, root+"/a", root+"/b")
@@ -492,7 +492,7 @@ func testTreeCacheRenew(t *testing.T, addr string) {
 	select {
 	case ev := <-gone:
 		require.Equal(t, sdk.EventNodeDeleted, ev.Type, "the server expired the session")
-	case <-time.After(p2WaitFor):
+	case <-time.After(waitFor):
 		t.Fatal("session not expired")
 	}
 	p2MustCreate(t, ctx, w, root+"/c")
@@ -510,7 +510,7 @@ func testTreeCacheRenew(t *testing.T, addr string) {
 	// Followed live again on the new session.
 	p2MustCreate(t, ctx, w, root+"/d")
 	marker := p2Marker(t, ctx, w, tc, m, root)
-	p2SameTree(t, tc, m, p2Tree(t, ctx, w, root), marker)
+	p2SameTree(t, tc, m, serverTree(t, ctx, w, root), marker)
 	require.NoError(t, tc.Close(ctx))
 	assert.Equal(t, 1, renewed)
 	var last recipe.CacheEvent
