@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -541,24 +540,8 @@ func testOneShot(t *testing.T, addr string) {
 // testWatchMode runs `warren cli watch`, changes the tree with the sdk and
 // reads the lines the command prints, then interrupts it.
 func testWatchMode(t *testing.T, addr string) {
-	bin := testutil.WarrenBinary(t)
-	cmd := exec.CommandContext(ctxT(t), bin, "cli", "watch", "--server", addr, "/wm")
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := bufio.NewScanner(stdout)
-	next := func() string {
-		t.Helper()
-		require.True(t, lines.Scan(), "watch ended; stderr: %s", stderr.String())
-		// "<time> <rest>"
-		_, rest, ok := strings.Cut(lines.Text(), " ")
-		require.True(t, ok, lines.Text())
-		return rest
-	}
-	assert.Contains(t, next(), "watching /wm (session 0x")
+	w := startWatch(t, "--server", addr, "/wm")
+	assert.Contains(t, w.next(), "watching /wm (session 0x")
 
 	c, err := sdk.Connect(ctxT(t), addr)
 	require.NoError(t, err)
@@ -578,15 +561,15 @@ func testWatchMode(t *testing.T, addr string) {
 	// The version and length of a created or changed node are read after
 	// the event, so a later change may already show; the event lines are
 	// exact.
-	assert.Regexp(t, `^NodeCreated /wm( version=\d+ length=\d+)?$`, next())
-	assert.Regexp(t, `^NodeCreated /wm/child( version=\d+ length=\d+)?$`, next())
-	assert.Regexp(t, `^NodeDataChanged /wm/child( version=1 length=5)?$`, next())
-	assert.Equal(t, "NodeDeleted /wm/child", next())
-	assert.Equal(t, "NodeDeleted /wm", next())
+	assert.Regexp(t, `^NodeCreated /wm( version=\d+ length=\d+)?$`, w.next())
+	assert.Regexp(t, `^NodeCreated /wm/child( version=\d+ length=\d+)?$`, w.next())
+	assert.Regexp(t, `^NodeDataChanged /wm/child( version=1 length=5)?$`, w.next())
+	assert.Equal(t, "NodeDeleted /wm/child", w.next())
+	assert.Equal(t, "NodeDeleted /wm", w.next())
 
-	require.NoError(t, cmd.Process.Signal(interruptSignal))
-	require.NoError(t, cmd.Wait(), "an interrupted watch exits 0; stderr: %s", stderr.String())
-	_, _ = io.Copy(io.Discard, stdout)
+	require.NoError(t, w.cmd.Process.Signal(interruptSignal))
+	require.NoError(t, w.cmd.Wait(), "an interrupted watch exits 0; stderr: %s", w.stderr.String())
+	_, _ = io.Copy(io.Discard, w.stdout)
 }
 
 // TestAgainstServers runs every suite against Warren and Apache ZooKeeper

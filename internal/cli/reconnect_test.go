@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bufio"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -43,30 +42,19 @@ func testReconnect(t *testing.T, addr string) {
 	assert.Equal(t, 2, strings.Count(text, "WatchedEvent state:SyncConnected type:None path:null\n"), "connected, then reconnected:\n%s", text)
 
 	// Watch mode prints the state changes and keeps streaming.
-	cmd := exec.CommandContext(ctxT(t), testutil.WarrenBinary(t), "cli", "watch", "--server", p.Addr(), "/rw")
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := bufio.NewScanner(stdout)
-	next := func() string {
-		t.Helper()
-		require.True(t, lines.Scan(), "watch ended")
-		_, rest, _ := strings.Cut(lines.Text(), " ")
-		return rest
-	}
-	assert.Contains(t, next(), "watching /rw")
+	w := startWatch(t, "--server", p.Addr(), "/rw")
+	assert.Contains(t, w.next(), "watching /rw")
 	p.Cut()
-	assert.Equal(t, "session suspended", next())
-	assert.Equal(t, "session reconnected", next())
+	assert.Equal(t, "session suspended", w.next())
+	assert.Equal(t, "session reconnected", w.next())
 	c, err := sdk.Connect(ctxT(t), addr)
 	require.NoError(t, err)
 	defer c.Close()
 	_, _, err = c.Create(ctxT(t), "/rw", nil, sdk.CreateOptions{})
 	require.NoError(t, err)
-	assert.Regexp(t, `^NodeCreated /rw( version=0 length=0)?$`, next())
-	require.NoError(t, cmd.Process.Signal(interruptSignal))
-	require.NoError(t, cmd.Wait())
+	assert.Regexp(t, `^NodeCreated /rw( version=0 length=0)?$`, w.next())
+	require.NoError(t, w.cmd.Process.Signal(interruptSignal))
+	require.NoError(t, w.cmd.Wait())
 }
 
 // testExpiry keeps `warren cli watch` away from the server until its
@@ -74,24 +62,13 @@ func testReconnect(t *testing.T, addr string) {
 func testExpiry(t *testing.T, addr string) {
 	p := testutil.StartProxy(t, addr)
 	// 4 s is the shortest session the default tickTime (2 s) allows.
-	cmd := exec.CommandContext(ctxT(t), testutil.WarrenBinary(t), "cli", "watch", "--server", p.Addr(), "--timeout", "4s", "/ex")
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	lines := bufio.NewScanner(stdout)
-	next := func() string {
-		t.Helper()
-		require.True(t, lines.Scan(), "watch ended")
-		_, rest, _ := strings.Cut(lines.Text(), " ")
-		return rest
-	}
-	m := regexp.MustCompile(`^watching /ex \(session (0x[0-9a-f]+) on `).FindStringSubmatch(next())
+	w := startWatch(t, "--server", p.Addr(), "--timeout", "4s", "/ex")
+	m := regexp.MustCompile(`^watching /ex \(session (0x[0-9a-f]+) on `).FindStringSubmatch(w.next())
 	require.NotNil(t, m)
 	session := m[1]
 	p.Refuse()
 	p.Cut()
-	assert.Equal(t, "session suspended", next())
+	assert.Equal(t, "session suspended", w.next())
 	// Wait until the server's session tracker forgot the session.
 	for {
 		dump, err := testutil.FourLetter(addr, "dump")
@@ -102,13 +79,8 @@ func testExpiry(t *testing.T, addr string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	p.Accept()
-	var rest []string
-	for lines.Scan() {
-		_, l, _ := strings.Cut(lines.Text(), " ")
-		rest = append(rest, l)
-	}
-	assert.Contains(t, rest, "session expired")
-	err = cmd.Wait()
+	assert.Contains(t, w.rest(), "session expired")
+	err := w.cmd.Wait()
 	var ee *exec.ExitError
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, cli.ExitConnect, ee.ExitCode())
