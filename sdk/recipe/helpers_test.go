@@ -1,7 +1,8 @@
 package recipe_test
 
-// Helpers shared by the recipe tests: bounded contexts, sessions, waits on
-// children, states and background results, and a snapshot of a subtree.
+// Helpers shared by the recipe tests: the run against both servers,
+// bounded contexts, sessions, waits on children, states and background
+// results, and a snapshot of a subtree.
 
 import (
 	"context"
@@ -12,8 +13,33 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/warrenhq/warren/internal/testutil"
 	"github.com/warrenhq/warren/sdk"
 )
+
+// serverTest is one entry of a table runAgainstServers runs.
+type serverTest struct {
+	name string
+	fn   func(t *testing.T, addr string)
+}
+
+// runAgainstServers starts Warren and Apache ZooKeeper 3.8 and runs every
+// test against each, in parallel, with the same expectations. A 500 ms tick
+// allows the 2 s sessions of the expiry tests.
+func runAgainstServers(t *testing.T, tests []serverTest) {
+	for _, tg := range []testutil.Target{testutil.TargetWarren, testutil.TargetZooKeeper} {
+		t.Run(string(tg), func(t *testing.T) {
+			t.Parallel()
+			addr := tg.Start(t, testutil.ServerConfig{TickTime: 500 * time.Millisecond, ContainerCheckInterval: time.Hour})
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.fn(t, addr)
+				})
+			}
+		})
+	}
+}
 
 // uuidPattern matches a canonical version 4 UUID.
 const uuidPattern = `[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`

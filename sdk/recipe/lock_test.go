@@ -23,35 +23,20 @@ import (
 // TestRecipesAgainstServers runs every recipe against Warren and Apache
 // ZooKeeper 3.8 with the same expectations.
 func TestRecipesAgainstServers(t *testing.T) {
-	for _, tg := range []testutil.Target{testutil.TargetWarren, testutil.TargetZooKeeper} {
-		t.Run(string(tg), func(t *testing.T) {
-			t.Parallel()
-			// A 500 ms tick allows 2 s sessions for the expiry tests.
-			addr := tg.Start(t, testutil.ServerConfig{TickTime: 500 * time.Millisecond, ContainerCheckInterval: time.Hour})
-			for _, tc := range []struct {
-				name string
-				fn   func(*testing.T, string)
-			}{
-				{"Mutex", testMutex},
-				{"MutexContention", testMutexContention},
-				{"RWLock", testRWLock},
-				{"Semaphore", testSemaphore},
-				{"LeaderLatch", testLeaderLatch},
-				{"LeaderSelector", testLeaderSelector},
-				{"ProtectedCreateAfterConnectionLoss", testProtected},
-				{"SuspendedHoldResumes", testSuspendResume},
-				{"ClosedConn", testClosedConn},
-				{"ExpiryLosesLock", testExpiry},
-				{"KilledProcesses", testKilledProcesses},
-				{"Curator", testCurator},
-			} {
-				t.Run(tc.name, func(t *testing.T) {
-					t.Parallel()
-					tc.fn(t, addr)
-				})
-			}
-		})
-	}
+	runAgainstServers(t, []serverTest{
+		{"Mutex", testMutex},
+		{"MutexContention", testMutexContention},
+		{"RWLock", testRWLock},
+		{"Semaphore", testSemaphore},
+		{"LeaderLatch", testLeaderLatch},
+		{"LeaderSelector", testLeaderSelector},
+		{"ProtectedCreateAfterConnectionLoss", testProtected},
+		{"SuspendedHoldResumes", testSuspendResume},
+		{"ClosedConn", testClosedConn},
+		{"ExpiryLosesLock", testExpiry},
+		{"KilledProcesses", testKilledProcesses},
+		{"Curator", testCurator},
+	})
 }
 
 func testMutex(t *testing.T, addr string) {
