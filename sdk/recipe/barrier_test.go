@@ -159,14 +159,7 @@ func testDoubleBarrierCut(t *testing.T, addr string) {
 	// Now a's session expires while it is cut off.
 	_, _, gone, err := observer.ExistsW(ctx, a.Path())
 	require.NoError(t, err)
-	px.Refuse()
-	px.Cut()
-	select {
-	case ev := <-gone:
-		require.Equal(t, sdk.EventNodeDeleted, ev.Type)
-	case <-time.After(waitFor):
-		t.Fatal("session not expired")
-	}
+	cutUntilExpired(t, px, gone)
 	px.Accept()
 	waitState(t, states, sdk.StateExpired)
 	err = a.Leave(ctx)

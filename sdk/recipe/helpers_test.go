@@ -129,6 +129,23 @@ func awaitResult(t *testing.T, errc <-chan error) error {
 // a timing assertion).
 const waitFor = 20 * time.Second
 
+// cutUntilExpired keeps the clients behind px away from the server (new
+// connections refused, current ones cut) until gone, a watch on an
+// ephemeral node of the session, reports the node deleted: the server
+// expired the session. The proxy still refuses afterwards; Accept lets the
+// client back to hear about the expiry.
+func cutUntilExpired(t *testing.T, px *testutil.Proxy, gone <-chan sdk.Event) {
+	t.Helper()
+	px.Refuse()
+	px.Cut()
+	select {
+	case ev := <-gone:
+		require.Equal(t, sdk.EventNodeDeleted, ev.Type, "the server expired the session")
+	case <-time.After(waitFor):
+		t.Fatal("session not expired")
+	}
+}
+
 // waitState waits until the state stream ch reports want.
 func waitState(t *testing.T, ch <-chan sdk.State, want sdk.State) {
 	t.Helper()

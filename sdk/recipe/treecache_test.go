@@ -375,14 +375,7 @@ func testTreeCacheExpiry(t *testing.T, addr string) {
 	_, _, gone, err := w.ExistsW(ctx, "/p2/tc/exp-owner")
 	require.NoError(t, err)
 
-	px.Refuse()
-	px.Cut()
-	select {
-	case ev := <-gone:
-		require.Equal(t, sdk.EventNodeDeleted, ev.Type, "the server expired the session")
-	case <-time.After(waitFor):
-		t.Fatal("session not expired")
-	}
+	cutUntilExpired(t, px, gone)
 	p2MustCreate(t, ctx, w, root+"/c")
 	px.Accept()
 
@@ -487,14 +480,7 @@ func testTreeCacheRenew(t *testing.T, addr string) {
 	_, _, gone, err := w.ExistsW(ctx, "/p2/tc/renew-owner")
 	require.NoError(t, err)
 
-	px.Refuse()
-	px.Cut()
-	select {
-	case ev := <-gone:
-		require.Equal(t, sdk.EventNodeDeleted, ev.Type, "the server expired the session")
-	case <-time.After(waitFor):
-		t.Fatal("session not expired")
-	}
+	cutUntilExpired(t, px, gone)
 	p2MustCreate(t, ctx, w, root+"/c")
 	require.NoError(t, w.Delete(ctx, root+"/b", -1))
 	_, err = w.Set(ctx, root+"/a", []byte("a2"), -1)
