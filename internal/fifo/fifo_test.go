@@ -11,11 +11,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// forwarders counts the goroutines running a Queue's forwarder.
+// forwarders counts the forwarder goroutines: those New started (whether
+// they run yet or not, and whatever wraps the method call).
 func forwarders() int {
 	buf := make([]byte, 1<<20)
 	n := runtime.Stack(buf, true)
-	return strings.Count(string(buf[:n]), "internal/fifo.(*Queue[...]).run(")
+	return strings.Count(string(buf[:n]), "created by github.com/warrenhq/warren/internal/fifo.New[")
 }
 
 // noForwarders waits until no forwarder goroutine is left. The channel
