@@ -151,7 +151,7 @@ func validatePath(p string, sequential bool) error {
 	if sequential && body == "" {
 		return nil
 	}
-	for _, part := range strings.Split(body, "/") {
+	for part := range strings.SplitSeq(body, "/") {
 		switch part {
 		case "":
 			return bad("empty node name")
