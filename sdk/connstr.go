@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/warrenhq/warren/core/znode"
 )
 
 // DefaultPort is the port assumed when a connect string host has none.
@@ -134,35 +136,18 @@ func resolve(ctx context.Context, r *net.Resolver, entry string) ([]string, erro
 	return out, nil
 }
 
-// validatePath applies ZooKeeper's PathUtils.validatePath; a sequential
-// create may end with '/'.
+// validatePath applies ZooKeeper's PathUtils.validatePath, the same rules
+// the server applies (core/znode), judged as Java does on UTF-16 code units;
+// a sequential create may end with '/'.
 func validatePath(p string, sequential bool) error {
-	bad := func(why string) error { return fmt.Errorf("%w %q: %s", ErrInvalidPath, p, why) }
-	if p == "" || p[0] != '/' {
-		return bad("must start with /")
+	check := p
+	if sequential {
+		// As ZooKeeper's client: a sequential node's name gets its
+		// counter appended, so "/a/" is a valid prefix.
+		check += "1"
 	}
-	if p == "/" {
-		return nil
-	}
-	if strings.HasSuffix(p, "/") && !sequential {
-		return bad("must not end with /")
-	}
-	body := strings.TrimSuffix(p[1:], "/")
-	if sequential && body == "" {
-		return nil
-	}
-	for part := range strings.SplitSeq(body, "/") {
-		switch part {
-		case "":
-			return bad("empty node name")
-		case ".", "..":
-			return bad("relative paths not allowed")
-		}
-	}
-	for _, r := range p {
-		if r == 0 || (r > 0 && r < 0x1f) || (r > 0x7e && r < 0xa0) || (r >= 0xd800 && r <= 0xf8ff) || (r >= 0xfff0 && r <= 0xffff) {
-			return bad("invalid character")
-		}
+	if err := znode.ValidatePath(check); err != nil {
+		return fmt.Errorf("%w %q: %v", ErrInvalidPath, p, err)
 	}
 	return nil
 }

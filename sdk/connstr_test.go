@@ -83,3 +83,46 @@ func TestChrootMapping(t *testing.T) {
 	assert.Equal(t, "/x/y", stripChroot("/app/x/y", "/app"))
 	assert.Equal(t, "/apple", stripChroot("/apple", "/app"))
 }
+
+// TestValidatePath: the client refuses what ZooKeeper's PathUtils refuses,
+// before sending anything.
+func TestValidatePath(t *testing.T) {
+	cases := []struct {
+		path string
+		seq  bool
+		ok   bool
+	}{
+		{"/", false, true},
+		{"/a", false, true},
+		{"/a/b-c/d.e", false, true},
+		{"/a/.hidden/..x", false, true},
+		{"/a/", true, true},
+		{"/", true, true},
+		{"", false, false},
+		{"a", false, false},
+		{"/a/", false, false},
+		{"//a", false, false},
+		{"/a//b", false, false},
+		{"/a/./b", false, false},
+		{"/a/../b", false, false},
+		{"/..", false, false},
+		{"/a\x00b", false, false},
+		{"/a\x01", false, false},
+		{"/a\u0085", false, false},
+		{"/a\ue000", false, false},
+		{"/a\ufff0", false, false},
+		{"/a\x1f", false, false},
+		{"/a\x7f", false, false},
+		{"/a\U0001F600", false, false}, // a surrogate pair in Java
+		{"/a\xff", false, false},       // not UTF-8
+		{"/a/\u00e9t\u00e9", false, true},
+	}
+	for _, tc := range cases {
+		err := validatePath(tc.path, tc.seq)
+		if tc.ok {
+			assert.NoError(t, err, "%q seq=%v", tc.path, tc.seq)
+		} else {
+			assert.ErrorIs(t, err, ErrInvalidPath, "%q seq=%v", tc.path, tc.seq)
+		}
+	}
+}
