@@ -244,8 +244,11 @@ func CountFromBytes(b []byte) (int32, error) {
 // big-endian bytes; a missing node or empty data reads as 0. Updates are
 // optimistic: read the node with its version, write the new value with
 // that version (or create the node), and try again after a conflict, with
-// a short random pause, until the update lands or ctx ends. Curator's
-// promotion to a lock after repeated conflicts is not implemented.
+// a short random pause, until the update lands or ctx ends. With
+// WithPromotedToLock, a client that keeps losing races takes a Mutex (the
+// InterProcessMutex layout Curator's PromotedToLock uses) and goes on
+// trying while holding it, so promoted clients stop competing with each
+// other.
 //
 // Failure behaviour: reads are retried across connection losses; a write
 // that fails with sdk.ErrConnectionLoss is not retried (it may have been
@@ -254,11 +257,32 @@ func CountFromBytes(b []byte) (int32, error) {
 type AtomicCounter struct {
 	conn *sdk.Conn
 	path string
+	// lockPath and promoteAfter: see WithPromotedToLock.
+	lockPath     string
+	promoteAfter int
+}
+
+// CounterOption configures an AtomicCounter.
+type CounterOption func(*AtomicCounter)
+
+// WithPromotedToLock makes an update that lost the race after attempts
+// take the Mutex at lockPath (Curator's PromotedToLock: Java and Go
+// clients configured with the same lock path share it) and finish while
+// holding it; the lock is released when the update returns. after 0 takes
+// the lock before the first attempt. Clients without the option still
+// update optimistically and may still win races against the lock holder,
+// which then simply tries again.
+func WithPromotedToLock(lockPath string, after int) CounterOption {
+	return func(a *AtomicCounter) { a.lockPath, a.promoteAfter = lockPath, max(after, 0) }
 }
 
 // NewAtomicCounter returns the counter at path. It does no I/O.
-func NewAtomicCounter(conn *sdk.Conn, path string) *AtomicCounter {
-	return &AtomicCounter{conn: conn, path: path}
+func NewAtomicCounter(conn *sdk.Conn, path string, opts ...CounterOption) *AtomicCounter {
+	a := &AtomicCounter{conn: conn, path: path}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 // get reads the value and version; exists is false for a missing node.
@@ -366,7 +390,22 @@ func (a *AtomicCounter) create(ctx context.Context, v int64) (bool, error) {
 // update runs the optimistic loop: next maps the current value to the new
 // one.
 func (a *AtomicCounter) update(ctx context.Context, next func(int64) int64) (pre, post int64, err error) {
+	var lock *Mutex
+	defer func() {
+		if lock != nil {
+			// Release keeps deleting the node in the background if the
+			// connection is lost meanwhile.
+			_ = lock.Release(context.WithoutCancel(ctx))
+		}
+	}()
 	for attempt := 0; ; attempt++ {
+		if a.lockPath != "" && lock == nil && attempt >= a.promoteAfter {
+			m := NewMutex(a.conn, a.lockPath)
+			if err := m.Acquire(ctx); err != nil {
+				return 0, 0, fmt.Errorf("recipe: atomic counter %s: promoted to lock %s: %w", a.path, a.lockPath, err)
+			}
+			lock = m
+		}
 		cur, version, exists, err := a.get(ctx)
 		if err != nil {
 			return 0, 0, fmt.Errorf("recipe: atomic counter %s: %w", a.path, err)

@@ -2,6 +2,7 @@ package recipe_test
 
 import (
 	"context"
+	"errors"
 	"log"
 	"slices"
 	"sync"
@@ -134,13 +135,55 @@ func testAtomicCounter(t *testing.T, addr string) {
 // testAtomicCounterContention: 6 clients increment concurrently; the sum
 // is exact and every increment saw a distinct value (1..N each once).
 func testAtomicCounterContention(t *testing.T, addr string) {
+	t.Run("Optimistic", func(t *testing.T) { atomicContention(t, addr, "/p2/count/contended", false) })
+	// Half the clients take a lock after one lost race (Curator's
+	// PromotedToLock); the others stay optimistic. The lock's nodes are
+	// gone afterwards.
+	t.Run("PromotedToLock", func(t *testing.T) {
+		atomicContention(t, addr, "/p2/count/promoted", true)
+		kids, _, err := connect(t, addr, longSession).Children(testCtx(t), "/p2/count/promoted-lock")
+		if !errors.Is(err, sdk.ErrNoNode) { // the container may be reaped
+			require.NoError(t, err)
+			assert.Empty(t, kids, "every promoted update released its lock")
+		}
+	})
+	// A counter promoted from the start waits for the lock: while another
+	// client holds the Mutex at the lock path, its update queues behind it
+	// and lands once the holder releases.
+	t.Run("WaitsForLock", func(t *testing.T) {
+		ctx := testCtx(t)
+		holder := recipe.NewMutex(connect(t, addr, longSession), "/p2/count/waits-lock")
+		require.NoError(t, holder.Acquire(ctx))
+		a := recipe.NewAtomicCounter(connect(t, addr, longSession), "/p2/count/waits", recipe.WithPromotedToLock("/p2/count/waits-lock", 0))
+		done := make(chan error, 1)
+		go func() { _, err := a.Increment(ctx); done <- err }()
+		require.Eventually(t, func() bool {
+			ps, err := holder.Participants(ctx)
+			return err == nil && len(ps) == 2
+		}, time.Minute, 10*time.Millisecond, "the update queues for the lock")
+		v, err := a.Get(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, v, "nothing written while the lock is held elsewhere")
+		require.NoError(t, holder.Release(ctx))
+		require.NoError(t, <-done)
+		v, err = a.Get(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), v)
+	})
+}
+
+func atomicContention(t *testing.T, addr, path string, promoted bool) {
 	const clients, each = 6, 25
 	ctx := testCtx(t)
 	var mu sync.Mutex
 	var posts []int64
 	var wg sync.WaitGroup
 	for i := range clients {
-		a := recipe.NewAtomicCounter(connect(t, addr, longSession), "/p2/count/contended")
+		var opts []recipe.CounterOption
+		if promoted && i%2 == 0 {
+			opts = append(opts, recipe.WithPromotedToLock(path+"-lock", 1))
+		}
+		a := recipe.NewAtomicCounter(connect(t, addr, longSession), path, opts...)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -157,7 +200,7 @@ func testAtomicCounterContention(t *testing.T, addr string) {
 		}()
 	}
 	wg.Wait()
-	v, err := recipe.NewAtomicCounter(connect(t, addr, longSession), "/p2/count/contended").Get(ctx)
+	v, err := recipe.NewAtomicCounter(connect(t, addr, longSession), path).Get(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, int64(clients*each), v)
 	slices.Sort(posts)
