@@ -450,7 +450,7 @@ func (c *Conn) dial(entry string) (*wire, bool, error) {
 	c.mu.Unlock()
 	c.log.Debug("zk session", zap.String("host", entry), zap.Int64("sessionId", resp.SessionID),
 		zap.Int32("timeoutMs", resp.TimeOut), zap.Bool("new", first))
-	go c.reader(w, br)
+	go c.reader(w, br, time.Duration(resp.TimeOut)*time.Millisecond)
 	return w, false, nil
 }
 
@@ -643,13 +643,19 @@ func (c *Conn) appendCall(w *wire, buf []byte, cl *call) ([]byte, bool) {
 }
 
 // reader reads replies and notifications until the connection fails.
-func (c *Conn) reader(w *wire, br *bufio.Reader) {
+func (c *Conn) reader(w *wire, br *bufio.Reader, timeout time.Duration) {
 	buf := make([]byte, 64<<10)
+	// The read deadline is two thirds of the session timeout after the
+	// last frame. Moving it is not free, so under a stream of replies it
+	// moves only when it is a tenth of the timeout stale: a silent server
+	// is still noticed within 2/3 of the timeout.
+	limit, refresh := timeout*2/3, timeout/10
+	var deadline time.Time
 	for {
-		c.mu.Lock()
-		timeout := c.timeout
-		c.mu.Unlock()
-		_ = w.nc.SetReadDeadline(time.Now().Add(timeout * 2 / 3))
+		if now := time.Now(); deadline.Sub(now) < limit-refresh {
+			deadline = now.Add(limit)
+			_ = w.nc.SetReadDeadline(deadline)
+		}
 		frame, err := zkwire.ReadFrame(br, buf, c.cfg.maxFrame)
 		if err != nil {
 			w.fail(fmt.Errorf("sdk: read: %w", err))
@@ -723,6 +729,9 @@ func (c *Conn) handleFrame(w *wire, frame []byte) error {
 		cl.finish(hdr.Err, nil)
 		return nil
 	}
+	// Only this goroutine removes from w.pending (the writer appends), so
+	// the head seen here stays the head while its body is decoded without
+	// the lock.
 	c.mu.Lock()
 	if len(w.pending) == 0 || w.pending[0].xid != xid {
 		want := int32(0)
@@ -733,15 +742,21 @@ func (c *Conn) handleFrame(w *wire, frame []byte) error {
 		return fmt.Errorf("%w: reply xid %d, expected %d", errProtocol, xid, want)
 	}
 	cl := w.pending[0]
-	w.pending = w.pending[1:]
 	c.mu.Unlock()
 	hdr, err := decodeReply(frame, c.cfg.maxFrame, cl.resp)
-	c.mu.Lock()
 	if err != nil {
-		c.mu.Unlock()
-		cl.finish(0, ErrConnectionLoss)
+		// Left at the head of w.pending: failing the wire fails it with
+		// connection loss, with the calls behind it.
 		return err
 	}
+	c.mu.Lock()
+	if len(w.pending) == 0 || w.pending[0] != cl {
+		// The wire failed meanwhile (a write error, Close): its calls,
+		// this one included, were failed with connection loss.
+		c.mu.Unlock()
+		return nil
+	}
+	w.pending = w.pending[1:]
 	if hdr.Zxid > c.lastZxid {
 		c.lastZxid = hdr.Zxid
 	}

@@ -19,18 +19,19 @@ func TestHandleFrameRejectsBadReplies(t *testing.T) {
 		frame   []byte
 		wantErr bool
 		done    bool // the first call completed
+		kept    bool // the first call is still pending (failing the wire fails it)
 		code    proto.Code
 		err     error
 	}{
 		{name: "in order", frame: getData, done: true},
 		{name: "server error", frame: frame(proto.ReplyHeader{Xid: 1, Zxid: 9, Err: proto.ErrNoNode}, nil), done: true, code: proto.ErrNoNode},
-		{name: "out of order", frame: frame(proto.ReplyHeader{Xid: 2, Zxid: 9}, &proto.GetDataResponse{}), wantErr: true},
-		{name: "unknown xid", frame: frame(proto.ReplyHeader{Xid: 77}, nil), wantErr: true},
-		{name: "short", frame: getData[:10], wantErr: true},
-		{name: "truncated body", frame: getData[:len(getData)-3], wantErr: true, done: true, err: ErrConnectionLoss},
-		{name: "auth reply nobody waits for", frame: frame(proto.ReplyHeader{Xid: proto.XidAuth}, nil), wantErr: true},
-		{name: "bad notification", frame: frame(proto.ReplyHeader{Xid: proto.XidNotification}, nil), wantErr: true},
-		{name: "ping", frame: frame(proto.ReplyHeader{Xid: proto.XidPing}, nil)},
+		{name: "out of order", frame: frame(proto.ReplyHeader{Xid: 2, Zxid: 9}, &proto.GetDataResponse{}), wantErr: true, kept: true},
+		{name: "unknown xid", frame: frame(proto.ReplyHeader{Xid: 77}, nil), wantErr: true, kept: true},
+		{name: "short", frame: getData[:10], wantErr: true, kept: true},
+		{name: "truncated body", frame: getData[:len(getData)-3], wantErr: true, kept: true},
+		{name: "auth reply nobody waits for", frame: frame(proto.ReplyHeader{Xid: proto.XidAuth}, nil), wantErr: true, kept: true},
+		{name: "bad notification", frame: frame(proto.ReplyHeader{Xid: proto.XidNotification}, nil), wantErr: true, kept: true},
+		{name: "ping", frame: frame(proto.ReplyHeader{Xid: proto.XidPing}, nil), kept: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,6 +57,7 @@ func TestHandleFrameRejectsBadReplies(t *testing.T) {
 			default:
 				require.False(t, tc.done, "first call not completed")
 			}
+			assert.Equal(t, tc.kept, len(w.pending) == 2 && w.pending[0] == first, "first call still pending")
 		})
 	}
 }
