@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/warrenhq/warren/core/proto"
+	"github.com/warrenhq/warren/internal/logging"
 	"github.com/warrenhq/warren/sdk"
 )
 
@@ -83,6 +84,23 @@ With a command it runs that one command and exits:
 func addConnFlags(cmd *cobra.Command, cfg *Config) {
 	cmd.Flags().StringVar(&cfg.Server, "server", DefaultServer, "connect string: host:port[,host:port...][/chroot]")
 	cmd.Flags().DurationVar(&cfg.Timeout, "timeout", DefaultTimeout, "session timeout (also how long to wait for the first connection)")
+	var level string
+	cmd.Flags().StringVar(&level, "log-level", "", "log the client's connection handling to stderr at this level (debug, info, warn, error); none by default")
+	prev := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		if level != "" {
+			l, err := logging.New(logging.Options{Level: level, Output: c.ErrOrStderr()})
+			if err != nil {
+				fmt.Fprintln(c.ErrOrStderr(), err.Error())
+				return &ExitError{Code: ExitUsage}
+			}
+			cfg.Logger = l
+		}
+		if prev != nil {
+			return prev(c, args)
+		}
+		return nil
+	}
 }
 
 func exitErr(code int) error {

@@ -22,10 +22,10 @@ type watchProc struct {
 }
 
 // startWatch runs `warren cli watch` with args; the test's cleanup kills
-// it.
+// it. The client's debug log goes to stderr, which a failed read shows.
 func startWatch(t *testing.T, args ...string) *watchProc {
 	t.Helper()
-	cmd := exec.CommandContext(ctxT(t), testutil.WarrenBinary(t), append([]string{"cli", "watch"}, args...)...)
+	cmd := exec.CommandContext(ctxT(t), testutil.WarrenBinary(t), append([]string{"cli", "watch", "--log-level", "debug"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	w := &watchProc{t: t, cmd: cmd, stdout: stdout, lines: bufio.NewScanner(stdout)}
