@@ -96,3 +96,63 @@ func (c *Conn) Multi(ctx context.Context, ops ...Op) ([]OpResult, error) {
 	}
 	return out, first
 }
+
+// GetOp reads a node's data and Stat in a MultiRead.
+func (c *Conn) GetOp(path string) Op {
+	return Op{typ: proto.OpGetData, path: path, req: &proto.GetDataRequest{Path: addChroot(path, c.chroot)}, err: validatePath(path, false)}
+}
+
+// ChildrenOp lists a node's children in a MultiRead.
+func (c *Conn) ChildrenOp(path string) Op {
+	return Op{typ: proto.OpGetChildren, path: path, req: &proto.GetChildrenRequest{Path: addChroot(path, c.chroot)}, err: validatePath(path, false)}
+}
+
+// ReadResult is the result of one operation of a MultiRead.
+type ReadResult struct {
+	// Data and Stat are set for a GetOp.
+	Data []byte
+	Stat Stat
+	// Children is set for a ChildrenOp (names, not paths).
+	Children []string
+	// Err is the operation's own failure (an *Error, errors.Is works), nil
+	// on success.
+	Err error
+}
+
+// MultiRead runs GetOp and ChildrenOp reads in one request (ZooKeeper
+// 3.6+'s multiRead): the server answers them together, from the same
+// state, but each succeeds or fails on its own, so the results carry their
+// own errors and the returned error is only for the request as a whole.
+// Other operations are refused before anything is sent, as the Java
+// client refuses to mix reads and writes.
+func (c *Conn) MultiRead(ctx context.Context, ops ...Op) ([]ReadResult, error) {
+	req := &proto.MultiRequest{Ops: make([]proto.MultiOp, len(ops))}
+	for i, o := range ops {
+		if o.err != nil {
+			return nil, fmt.Errorf("sdk: multiRead op %d: %w", i, o.err)
+		}
+		if o.typ != proto.OpGetData && o.typ != proto.OpGetChildren {
+			return nil, fmt.Errorf("sdk: multiRead op %d: %v is not a read: %w", i, o.typ, ErrBadArguments)
+		}
+		req.Ops[i] = proto.MultiOp{Type: o.typ, Req: o.req}
+	}
+	var resp proto.MultiResponse
+	if err := c.do(ctx, proto.OpMultiRead, "", req, &resp, nil); err != nil {
+		return nil, err
+	}
+	if len(resp.Results) != len(ops) {
+		return nil, fmt.Errorf("%w: multiRead of %d ops answered with %d results", errProtocol, len(ops), len(resp.Results))
+	}
+	out := make([]ReadResult, len(resp.Results))
+	for i, r := range resp.Results {
+		switch {
+		case r.Type == proto.OpError:
+			out[i].Err = codeErr(proto.OpMultiRead, ops[i].path, r.Err)
+		case r.Type != ops[i].typ:
+			return nil, fmt.Errorf("%w: multiRead op %d (%v) answered with a %v result", errProtocol, i, ops[i].typ, r.Type)
+		default:
+			out[i] = ReadResult{Data: r.Data, Stat: r.Stat, Children: r.Children}
+		}
+	}
+	return out, nil
+}

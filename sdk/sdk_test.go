@@ -78,6 +78,7 @@ func TestAgainstServers(t *testing.T) {
 			t.Run("CreateModes", func(t *testing.T) { testCreateModes(t, addr) })
 			t.Run("Errors", func(t *testing.T) { testErrors(t, addr) })
 			t.Run("Multi", func(t *testing.T) { testMulti(t, addr) })
+			t.Run("MultiRead", func(t *testing.T) { testMultiRead(t, addr) })
 			t.Run("Chroot", func(t *testing.T) { testChroot(t, addr) })
 			t.Run("OneShotWatches", func(t *testing.T) { testOneShot(t, addr) })
 			t.Run("RecursiveWatch", func(t *testing.T) { testRecursive(t, addr) })
