@@ -103,7 +103,7 @@ func LoadDefault(env func(string) string) (*Config, []Warning, error) {
 }
 
 func parse(r io.Reader, name string, env func(string) string) (*Config, []Warning, error) {
-	props, err := readProperties(r)
+	props, err := ReadProperties(r)
 	if err != nil {
 		var ce *Error
 		if errors.As(err, &ce) {

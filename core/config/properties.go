@@ -12,9 +12,9 @@ import (
 // files are a few kilobytes; anything this large is not a configuration.
 const maxFileSize = 16 << 20
 
-// property is one key/value pair read from a .properties file, before
+// Property is one key/value pair read from a .properties file, before
 // ZooKeeper's trimming. Line is the line on which its logical line starts.
-type property struct {
+type Property struct {
 	Key   string
 	Value string
 	Line  int
@@ -26,7 +26,7 @@ type naturalLine struct {
 	no   int
 }
 
-// readProperties reads r the way java.util.Properties.load does:
+// ReadProperties reads r the way java.util.Properties.load does:
 //
 //   - lines end with \n, \r or \r\n;
 //   - leading blanks (space, tab, form feed) are skipped;
@@ -44,7 +44,7 @@ type naturalLine struct {
 // are kept as they are (UTF-8), so a non-ASCII path survives instead of being
 // mangled; \uXXXX escapes are encoded as UTF-8. Later duplicates are returned
 // too: the caller decides (later wins, as in a Hashtable).
-func readProperties(r io.Reader) ([]property, error) {
+func ReadProperties(r io.Reader) ([]Property, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
@@ -53,7 +53,7 @@ func readProperties(r io.Reader) ([]property, error) {
 		return nil, fmt.Errorf("larger than %d bytes", maxFileSize)
 	}
 	lines := splitNaturalLines(string(data))
-	var props []property
+	var props []Property
 	for i := 0; i < len(lines); {
 		s := trimBlanksLeft(lines[i].text)
 		start := lines[i].no
@@ -123,7 +123,7 @@ func endsWithOddBackslashes(s string) bool {
 }
 
 // splitProperty separates one logical line into its unescaped key and value.
-func splitProperty(line string) (property, error) {
+func splitProperty(line string) (Property, error) {
 	keyLen, valueStart := len(line), len(line)
 	hasSep, escaped := false, false
 	for i := 0; i < len(line); i++ {
@@ -150,13 +150,13 @@ func splitProperty(line string) (property, error) {
 	}
 	key, err := unescape(line[:keyLen])
 	if err != nil {
-		return property{}, err
+		return Property{}, err
 	}
 	value, err := unescape(line[valueStart:])
 	if err != nil {
-		return property{}, err
+		return Property{}, err
 	}
-	return property{Key: key, Value: value}, nil
+	return Property{Key: key, Value: value}, nil
 }
 
 // unescape applies Properties' escapes (loadConvert).

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/warrenhq/warren/core/config"
 	"github.com/warrenhq/warren/core/proto"
 )
 
@@ -442,117 +442,25 @@ func javaHost(h string) string {
 	return "[" + strings.Join(groups, ":") + "]"
 }
 
-// loadProperties reads java.util.Properties' line format: "key=value",
-// "key:value" or "key value", '#' and '!' comments, backslash escapes and
-// line continuations; a repeated key keeps its place and takes the later
-// value.
+// loadProperties reads java.util.Properties' format (core/config's reader,
+// the one zoo.cfg goes through); a repeated key keeps its first place and
+// takes the later value, as in Properties' Hashtable.
 func loadProperties(r io.Reader) ([][2]string, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	var out [][2]string
-	index := map[string]int{}
-	add := func(line string) {
-		key, value := splitProperty(line)
-		if j, ok := index[key]; ok {
-			out[j][1] = value
-			return
-		}
-		index[key] = len(out)
-		out = append(out, [2]string{key, value})
-	}
-	pending, continued := "", false
-	for sc.Scan() {
-		line := strings.TrimLeft(sc.Text(), " \t\f")
-		if !continued && (line == "" || line[0] == '#' || line[0] == '!') {
-			continue
-		}
-		n := 0
-		for n < len(line) && line[len(line)-1-n] == '\\' {
-			n++
-		}
-		if n%2 == 1 {
-			pending, continued = pending+line[:len(line)-1], true
-			continue
-		}
-		add(pending + line)
-		pending, continued = "", false
-	}
-	if err := sc.Err(); err != nil {
+	props, err := config.ReadProperties(r)
+	if err != nil {
 		return nil, err
 	}
-	if continued {
-		add(pending)
-	}
-	return out, nil
-}
-
-// splitProperty splits a logical line as Properties.load does: the key
-// ends at the first unescaped '=', ':' or blank; blanks and one '=' or
-// ':' separate it from the value.
-func splitProperty(line string) (string, string) {
-	keyLen, valueStart, hasSep, escaped := 0, len(line), false, false
-	for ; keyLen < len(line); keyLen++ {
-		c := line[keyLen]
-		if (c == '=' || c == ':') && !escaped {
-			valueStart, hasSep = keyLen+1, true
-			break
-		}
-		if (c == ' ' || c == '\t' || c == '\f') && !escaped {
-			valueStart = keyLen + 1
-			break
-		}
-		escaped = c == '\\' && !escaped
-	}
-	for ; valueStart < len(line); valueStart++ {
-		c := line[valueStart]
-		if c != ' ' && c != '\t' && c != '\f' {
-			if hasSep || (c != '=' && c != ':') {
-				break
-			}
-			hasSep = true
-		}
-	}
-	return unescapeProperty(line[:keyLen]), unescapeProperty(line[valueStart:])
-}
-
-// unescapeProperty is Properties' loadConvert: \t \n \r \f, \uXXXX, and
-// a backslash before any other character stands for that character.
-func unescapeProperty(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 == len(s) {
-			if s[i] != '\\' {
-				b.WriteByte(s[i])
-			}
+	var out [][2]string
+	index := map[string]int{}
+	for _, p := range props {
+		if j, ok := index[p.Key]; ok {
+			out[j][1] = p.Value
 			continue
 		}
-		i++
-		switch c := s[i]; c {
-		case 't':
-			b.WriteByte('\t')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 'f':
-			b.WriteByte('\f')
-		case 'u':
-			if i+4 < len(s) {
-				if v, err := strconv.ParseUint(s[i+1:i+5], 16, 16); err == nil {
-					b.WriteRune(rune(v))
-					i += 4
-					continue
-				}
-			}
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
+		index[p.Key] = len(out)
+		out = append(out, [2]string{p.Key, p.Value})
 	}
-	return b.String()
+	return out, nil
 }
 
 // javaOrder returns properties in the order java.util.Properties iterates
