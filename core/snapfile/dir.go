@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 
@@ -20,7 +21,8 @@ type Info struct {
 // List returns the committed snapshots in dir (files named by FileName),
 // newest (highest zxid) first. It ignores temporary files and every other
 // name, and does not read the files: Open or Verify says whether one is
-// sound.
+// sound. A file that disappears between reading the directory and
+// looking at it (a concurrent Purge) is left out, not an error.
 func List(fsys vfs.FS, dir string) ([]Info, error) {
 	names, err := fsys.ReadDir(dir)
 	if err != nil {
@@ -34,6 +36,9 @@ func List(fsys vfs.FS, dir string) ([]Info, error) {
 		}
 		p := filepath.Join(dir, name)
 		st, err := fsys.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed since ReadDir (a purge running meanwhile)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("snapfile: stat %s: %w", p, err)
 		}
