@@ -50,8 +50,8 @@ addauth, sync, whoami, getEphemerals, getAllChildrenNumber, addWatch, removewatc
 reconfig, setquota, listquota, delquota, version, printwatches, connect, close, quit, history,
 redo, help).
 
-Without a command it reads commands from stdin: with line editing and history
-(~/.warren_cli_history) on a terminal, line by line otherwise (scripts can pipe commands in;
+Without a command it reads commands from stdin: with line editing, history
+(~/.warren_cli_history) and Tab completion of commands and znode paths on a terminal, line by line otherwise (scripts can pipe commands in;
 the exit status is then the last command's).
 
 With a command it runs that one command and exits:
@@ -167,7 +167,7 @@ func interactive(ctx context.Context, cfg Config, stdin io.Reader, stdout, stder
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt:          s.Prompt(),
 		HistoryFile:     history,
-		AutoComplete:    completer(),
+		AutoComplete:    s.Completer(),
 		InterruptPrompt: "^C",
 		EOFPrompt:       "quit",
 		Stdin:           io.NopCloser(stdin),
@@ -192,14 +192,6 @@ func interactive(ctx context.Context, cfg Config, stdin io.Reader, stdout, stder
 		code = s.ExecLine(ctx, line)
 	}
 	return exitErr(code)
-}
-
-func completer() readline.AutoCompleter {
-	var items []readline.PrefixCompleterInterface
-	for name := range commands {
-		items = append(items, readline.PcItem(name))
-	}
-	return readline.NewPrefixCompleter(items...)
 }
 
 // watchCommand is `warren cli watch /path`.

@@ -10,8 +10,9 @@
 //
 // It runs in three modes:
 //
-//   - interactive: commands are read with line editing and history
-//     (~/.warren_cli_history) when stdin is a terminal, and line by line
+//   - interactive: commands are read with line editing, history
+//     (~/.warren_cli_history) and Tab completion of command names and
+//     znode paths when stdin is a terminal, and line by line
 //     without a prompt otherwise (so scripts can pipe commands in);
 //   - one-shot: `warren cli --server h:p get -s /x` runs one command and
 //     exits with a status that tells success from failure (see the Exit*

@@ -586,6 +586,7 @@ func TestAgainstServers(t *testing.T) {
 			t.Run("Reconnect", func(t *testing.T) { testReconnect(t, addr) })
 			t.Run("Expiry", func(t *testing.T) { testExpiry(t, addr) })
 			t.Run("Terminal", func(t *testing.T) { testTerminal(t, addr) })
+			t.Run("Complete", func(t *testing.T) { testComplete(t, addr) })
 		})
 	}
 }

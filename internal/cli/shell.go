@@ -84,6 +84,7 @@ type Shell struct {
 	events atomic.Bool // printwatches
 
 	conn       *sdk.Conn
+	live       atomic.Pointer[sdk.Conn] // conn, for Tab completion's goroutine
 	host       string
 	statesDone chan struct{}  // closed when conn's state stream ended
 	wg         sync.WaitGroup // event goroutines
@@ -176,6 +177,7 @@ func (s *Shell) Connect(ctx context.Context, server string) error {
 		return &cliError{code: ExitConnect, msg: "Unable to connect to " + server + ": " + err.Error()}
 	}
 	s.conn = conn
+	s.live.Store(conn)
 	states := conn.States()
 	if !s.cfg.Quiet {
 		s.printEvent("SyncConnected", proto.EventNone, "")
@@ -200,6 +202,7 @@ func (s *Shell) closeConn() {
 	if s.conn == nil {
 		return
 	}
+	s.live.Store(nil)
 	s.endSession()
 	s.conn = nil
 }

@@ -30,12 +30,16 @@ func openPTY(t *testing.T) (*os.File, *os.File) {
 	require.Zero(t, errno, "ptsname")
 	slave, err := os.OpenFile("/dev/pts/"+strconv.FormatUint(uint64(n), 10), os.O_RDWR|syscall.O_NOCTTY, 0)
 	require.NoError(t, err)
+	// An 80×24 window: readline does not complete on a terminal of width 0.
+	size := [4]uint16{24, 80, 0, 0}
+	_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, master.Fd(), syscall.TIOCSWINSZ, uintptr(unsafe.Pointer(&size)))
+	require.Zero(t, errno, "TIOCSWINSZ")
 	t.Cleanup(func() { _ = master.Close(); _ = slave.Close() })
 	return master, slave
 }
 
 // testTerminal runs the binary on a terminal: prompt, line editing, and
-// the history file in $HOME.
+// the history file in $HOME, and Tab completing a path.
 func testTerminal(t *testing.T, addr string) {
 	master, slave := openPTY(t)
 	home := t.TempDir()
@@ -68,7 +72,8 @@ func testTerminal(t *testing.T, addr string) {
 	}
 	prompt := "[zk: " + addr + "(CONNECTED) "
 	waitFor(prompt + "0] ")
-	for i, line := range []string{"create /tty hello", "get /tty", "delete /tty"} {
+	// Tab completes "/tt" to the one child that matches.
+	for i, line := range []string{"create /tty hello", "get /tt\t", "delete /tty"} {
 		_, err := master.WriteString(line + "\r")
 		require.NoError(t, err)
 		waitFor(prompt + strconv.Itoa(i+1) + "] ")
