@@ -19,6 +19,9 @@ type Op struct {
 // CreateOp creates a node in a Multi (as Create does).
 func (c *Conn) CreateOp(path string, data []byte, o CreateOptions) Op {
 	typ, req, err := c.createRequest(path, data, o)
+	if err == nil && o.Parents != ParentsNone {
+		err = fmt.Errorf("sdk: create %s: Parents cannot be used in a multi: %w", path, ErrBadArguments)
+	}
 	return Op{typ: typ, path: path, req: req, err: err}
 }
 

@@ -68,6 +68,15 @@ type CreateOptions struct {
 	ACL []ACL
 	// TTL is required by (and only allowed with) the TTL modes.
 	TTL time.Duration
+	// Parents makes Create create the node's missing ancestors first
+	// (Curator's creatingParentsIfNeeded and
+	// creatingParentContainersIfNeeded); the zero value creates none, and
+	// a missing parent fails the create with ErrNoNode. Not allowed in a
+	// Multi (CreateOp).
+	Parents ParentMode
+	// ParentACL is the ACL of the ancestors Parents creates; nil means
+	// OpenACL (Curator's default ACL provider), not ACL.
+	ParentACL []ACL
 }
 
 // createRequest builds the request and opcode for a create.
@@ -95,17 +104,29 @@ func (c *Conn) createRequest(path string, data []byte, o CreateOptions) (proto.O
 }
 
 // Create creates a node and returns its path (with the sequential suffix,
-// chroot-relative) and Stat.
+// chroot-relative) and Stat. With o.Parents it first creates the missing
+// ancestors (see ParentMode).
 func (c *Conn) Create(ctx context.Context, path string, data []byte, o CreateOptions) (string, Stat, error) {
 	op, req, err := c.createRequest(path, data, o)
 	if err != nil {
 		return "", Stat{}, err
 	}
-	var resp proto.Create2Response
-	if err := c.do(ctx, op, path, req, &resp, nil); err != nil {
-		return "", Stat{}, err
+	for attempt := 1; ; attempt++ {
+		var resp proto.Create2Response
+		err := c.do(ctx, op, path, req, &resp, nil)
+		if err == nil {
+			return stripChroot(resp.Path, c.chroot), resp.Stat, nil
+		}
+		// NoNode from a create means a missing parent. A container parent
+		// may be reaped between its creation and the node's (empty
+		// containers go): go round a few times.
+		if o.Parents == ParentsNone || !errors.Is(err, ErrNoNode) || attempt > maxParentRounds {
+			return "", Stat{}, err
+		}
+		if err := c.createParents(ctx, path, o); err != nil {
+			return "", Stat{}, err
+		}
 	}
-	return stripChroot(resp.Path, c.chroot), resp.Stat, nil
 }
 
 // Delete deletes a node if its version matches (-1 matches any).
