@@ -65,8 +65,9 @@ func ParseMembership(data []byte) (m zab.Membership, ok bool) {
 	return m, len(m.Voters) > 0
 }
 
-// prepareReconfig checks a reconfig request as ZooKeeper's leader does and
-// returns the transaction and the membership it sets.
+// prepareReconfig checks a reconfig request as ZooKeeper's leader does, in
+// its order (the permission last), and returns the transaction and the
+// membership it sets.
 func (r *Replica) prepareReconfig(h znode.Header, rec proto.Record, ids []proto.Id) (znode.Txn, zab.Membership, proto.Code) {
 	var none zab.Membership
 	req, _ := rec.(*proto.ReconfigRequest)
@@ -76,9 +77,6 @@ func (r *Replica) prepareReconfig(h znode.Header, rec proto.Record, ids []proto.
 	data, meta, ok := r.tree.Get(znode.ConfigPath)
 	if !ok {
 		return nil, none, proto.ErrNoNode
-	}
-	if !r.canRead(meta.ACL, ids, proto.PermWrite) {
-		return nil, none, proto.ErrNoAuth
 	}
 	if req == nil || r.cfg.Reconfig == nil {
 		return nil, none, proto.ErrBadArguments
@@ -122,10 +120,18 @@ func (r *Replica) prepareReconfig(h znode.Header, rec proto.Record, ids []proto.
 	if synced <= len(next.Voters)/2 {
 		return nil, none, proto.ErrNewConfigNoQuorum
 	}
+	// ZooKeeper's leader checks the permission last, so a caller without
+	// it still learns of a stale version or a new configuration without a
+	// quorum.
+	if !r.canRead(meta.ACL, ids, proto.PermWrite) {
+		return nil, none, proto.ErrNoAuth
+	}
 	next.Zxid = h.Zxid
 	full := append(bytes.TrimRight(lines, "\n"), fmt.Sprintf("\nversion=%x", h.Zxid)...)
 	next.Data = full
-	return &znode.SetDataTxn{Path: znode.ConfigPath, Data: full, Version: meta.Stat.Version + 1}, next, proto.OK
+	// ZooKeeper's reconfiguration transaction sets the node's data version
+	// to -1 (its SetDataTxn carries -1), whatever it was.
+	return &znode.SetDataTxn{Path: znode.ConfigPath, Data: full, Version: -1}, next, proto.OK
 }
 
 func containsID(ids []int64, id int64) bool {
