@@ -119,8 +119,9 @@ func (c *Conn) Create(ctx context.Context, path string, data []byte, o CreateOpt
 		}
 		// NoNode from a create means a missing parent. A container parent
 		// may be reaped between its creation and the node's (empty
-		// containers go): go round a few times.
-		if o.Parents == ParentsNone || !errors.Is(err, ErrNoNode) || attempt > maxParentRounds {
+		// containers go): go round a few times. Under "/" it means a
+		// missing chroot, which is not ours to create.
+		if o.Parents == ParentsNone || !errors.Is(err, ErrNoNode) || attempt > maxParentRounds || parent(path) == "/" {
 			return "", Stat{}, err
 		}
 		if err := c.createParents(ctx, path, o); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // ParentMode says whether Create makes a node's missing ancestors.
@@ -25,30 +24,27 @@ const (
 	ParentsContainer
 )
 
-// maxParentRounds bounds how often Create recreates ancestors that
-// vanished again before the node could be created in them.
+// maxParentRounds bounds how often Create recreates a parent that vanished
+// again (a reaped container) before the node could be created in it.
 const maxParentRounds = 5
 
-// createParents creates the ancestors of path, from the top, that do not
-// exist, with o's ParentMode and ParentACL. An ancestor someone else
-// creates meanwhile is fine; one whose own parent vanished meanwhile (a
-// reaped container) ends the round, and Create goes round again.
+// createParents creates the missing ancestors of path with o's ParentMode
+// and ParentACL, bottom up: the parent first, and its own parents only if
+// it is missing them too, so that a deep path whose upper levels exist
+// costs one write per missing level (Curator checks each level from the
+// top). An ancestor someone else creates meanwhile is fine.
 func (c *Conn) createParents(ctx context.Context, path string, o CreateOptions) error {
+	dir := parent(path)
+	if dir == "/" {
+		return nil
+	}
 	mode := ModePersistent
 	if o.Parents == ParentsContainer {
 		mode = ModeContainer
 	}
-	po := CreateOptions{Mode: mode, ACL: o.ParentACL}
-	end := strings.LastIndexByte(path, '/')
-	for i := 1; i <= end; i++ {
-		i += strings.IndexByte(path[i:], '/')
-		_, _, err := c.Create(ctx, path[:i], nil, po)
-		switch {
-		case errors.Is(err, ErrNoNode):
-			return nil
-		case err != nil && !errors.Is(err, ErrNodeExists):
-			return fmt.Errorf("sdk: create %s: parent: %w", path, err)
-		}
+	_, _, err := c.Create(ctx, dir, nil, CreateOptions{Mode: mode, ACL: o.ParentACL, Parents: o.Parents, ParentACL: o.ParentACL})
+	if err != nil && !errors.Is(err, ErrNodeExists) {
+		return fmt.Errorf("sdk: create %s: parent: %w", path, err)
 	}
 	return nil
 }

@@ -88,6 +88,11 @@ func testParents(t *testing.T, addr string) {
 	require.NoError(t, err)
 	assert.Equal(t, "/deep/er", p)
 	assert.True(t, exists(t, c, "/pp/deep/er"))
+	// A missing chroot is not created.
+	m := connect(t, addr+"/nochroot")
+	_, _, err = m.Create(ctx, "/a/b/c", nil, sdk.CreateOptions{Parents: sdk.ParentsPersistent})
+	assert.ErrorIs(t, err, sdk.ErrNoNode)
+	assert.False(t, exists(t, c, "/nochroot"))
 }
 
 func testDeleteAll(t *testing.T, addr string) {

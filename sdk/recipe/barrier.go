@@ -79,7 +79,7 @@ func (b *DoubleBarrier) Enter(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("recipe: barrier %s: enter: %w", b.path, err)
 	}
-	if err := p2CreateRetry(ctx, b.conn, b.ourPath, nil, sdk.CreateOptions{Mode: sdk.ModeEphemeral}, sdk.ModeContainer); err != nil {
+	if err := p2CreateRetry(ctx, b.conn, b.ourPath, nil, sdk.CreateOptions{Mode: sdk.ModeEphemeral, Parents: sdk.ParentsContainer}); err != nil {
 		return fmt.Errorf("recipe: barrier %s: enter: %w", b.path, err)
 	}
 	if readyExists {
@@ -295,48 +295,19 @@ func p2Retry(ctx context.Context, fn func() error) error {
 
 // p2CreateRetry creates a node whose name nobody else uses (a UUID), so a
 // NodeExists after a connection loss means an earlier attempt succeeded.
-// Missing ancestors are created with parentMode.
-func p2CreateRetry(ctx context.Context, c *sdk.Conn, path string, data []byte, o sdk.CreateOptions, parentMode sdk.CreateMode) error {
+// Missing ancestors are created as o.Parents says.
+func p2CreateRetry(ctx context.Context, c *sdk.Conn, path string, data []byte, o sdk.CreateOptions) error {
 	lost := false
 	return p2Retry(ctx, func() error {
 		_, _, err := c.Create(ctx, path, data, o)
-		switch {
-		case errors.Is(err, sdk.ErrNodeExists) && lost:
+		if errors.Is(err, sdk.ErrNodeExists) && lost {
 			return nil
-		case errors.Is(err, sdk.ErrNoNode):
-			if perr := p2CreateParents(ctx, c, path, parentMode); perr != nil {
-				return perr
-			}
-			// Try again at once: a connection-loss return makes p2Retry loop.
-			_, _, err = c.Create(ctx, path, data, o)
-			if errors.Is(err, sdk.ErrNoNode) {
-				// A container parent was reaped in between: go round.
-				return fmt.Errorf("create %s: parent vanished: %w", path, sdk.ErrConnectionLoss)
-			}
 		}
 		if errors.Is(err, sdk.ErrConnectionLoss) {
 			lost = true
 		}
 		return err
 	})
-}
-
-// p2CreateParents creates the missing ancestors of path with mode.
-func p2CreateParents(ctx context.Context, c *sdk.Conn, path string, mode sdk.CreateMode) error {
-	i := strings.LastIndex(path, "/")
-	if i <= 0 {
-		return nil
-	}
-	parts := strings.Split(path[1:i], "/")
-	cur := ""
-	for _, p := range parts {
-		cur += "/" + p
-		_, _, err := c.Create(ctx, cur, nil, sdk.CreateOptions{Mode: mode})
-		if err != nil && !errors.Is(err, sdk.ErrNodeExists) {
-			return err
-		}
-	}
-	return nil
 }
 
 // p2Join joins a parent path and a child name.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	pathpkg "path"
 	"sync"
 	"time"
 
@@ -57,13 +58,7 @@ func NewSharedCount(ctx context.Context, conn *sdk.Conn, path string, seed int32
 	s := &SharedCount{conn: conn, path: path, cur: VersionedCount{Value: seed, Version: -1},
 		changes: fifo.New[VersionedCount](), stop: make(chan struct{}), done: make(chan struct{})}
 	err := p2Retry(ctx, func() error {
-		_, _, err := conn.Create(ctx, path, CountBytes(seed), sdk.CreateOptions{})
-		if errors.Is(err, sdk.ErrNoNode) {
-			if err := p2CreateParents(ctx, conn, path, sdk.ModeContainer); err != nil {
-				return err
-			}
-			_, _, err = conn.Create(ctx, path, CountBytes(seed), sdk.CreateOptions{})
-		}
+		_, _, err := conn.Create(ctx, path, CountBytes(seed), sdk.CreateOptions{Parents: sdk.ParentsContainer})
 		if errors.Is(err, sdk.ErrNodeExists) {
 			return nil
 		}
@@ -378,7 +373,10 @@ func (a *AtomicCounter) create(ctx context.Context, v int64) (bool, error) {
 		case errors.Is(err, sdk.ErrNodeExists):
 			return false, nil
 		case errors.Is(err, sdk.ErrNoNode):
-			if err := p2Retry(ctx, func() error { return p2CreateParents(ctx, a.conn, a.path, sdk.ModeContainer) }); err != nil {
+			// Only the ancestors are retried: a create of the node itself
+			// lost with the connection may have succeeded, and the
+			// update loop must not then take our own seed for another's.
+			if err := p2Retry(ctx, func() error { return rcpEnsureContainers(ctx, a.conn, pathpkg.Dir(a.path)) }); err != nil {
 				return false, err
 			}
 		default:

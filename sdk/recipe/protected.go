@@ -225,21 +225,11 @@ func rcpEnsureContainers(ctx context.Context, c *sdk.Conn, dir string) error {
 	if dir == "/" || dir == "" {
 		return nil
 	}
-	if _, ok, err := c.Exists(ctx, dir); err != nil {
-		return err
-	} else if ok {
+	_, _, err := c.Create(ctx, dir, nil, sdk.CreateOptions{Mode: sdk.ModeContainer, Parents: sdk.ParentsContainer})
+	if errors.Is(err, sdk.ErrNodeExists) {
 		return nil
 	}
-	parts := strings.Split(strings.TrimPrefix(dir, "/"), "/")
-	cur := ""
-	for _, p := range parts {
-		cur += "/" + p
-		_, _, err := c.Create(ctx, cur, nil, sdk.CreateOptions{Mode: sdk.ModeContainer})
-		if err != nil && !errors.Is(err, sdk.ErrNodeExists) {
-			return err
-		}
-	}
-	return nil
+	return err
 }
 
 // rcpRetryable reports an error after which the call may be tried again on

@@ -99,10 +99,7 @@ func (q *Queue) Put(ctx context.Context, items ...[]byte) (string, error) {
 // ensure creates the queue node (persistent) and its ancestors (containers).
 func (q *Queue) ensure(ctx context.Context) error {
 	err := p2Retry(ctx, func() error {
-		if err := p2CreateParents(ctx, q.conn, q.path, sdk.ModeContainer); err != nil {
-			return err
-		}
-		_, _, err := q.conn.Create(ctx, q.path, nil, sdk.CreateOptions{})
+		_, _, err := q.conn.Create(ctx, q.path, nil, sdk.CreateOptions{Parents: sdk.ParentsContainer})
 		if errors.Is(err, sdk.ErrNodeExists) {
 			return nil
 		}
