@@ -58,9 +58,12 @@ func bracketHost(h string) string {
 // ZooKeeper's leader does: current is /zookeeper/config's data; either
 // newMembers (server.N=... entries separated by commas or newlines)
 // replaces the list, or leaving (comma-separated ids) are removed and
-// joining (comma-separated entries) added or replaced. The result must
-// keep a participant.
-func Reconfigure(current []byte, joining, leaving, newMembers string) ([]byte, error) {
+// joining (comma-separated entries) added or replaced. As in ZooKeeper
+// 3.8, a leaving id that is not a member changes nothing, a joining server
+// must give its client address and must not reuse another member's
+// address, and the result must keep a participant, two with
+// standaloneEnabled (ZooKeeper's default).
+func Reconfigure(current []byte, joining, leaving, newMembers string, standaloneEnabled bool) ([]byte, error) {
 	members := map[int64]Server{}
 	if strings.TrimSpace(newMembers) != "" {
 		for _, e := range splitMembers(newMembers) {
@@ -86,15 +89,24 @@ func Reconfigure(current []byte, joining, leaving, newMembers string) ([]byte, e
 			if err != nil {
 				return nil, fmt.Errorf("leaving server %q is not a server id", e)
 			}
-			if _, ok := members[id]; !ok {
-				return nil, fmt.Errorf("leaving server %d is not a member", id)
-			}
-			delete(members, id)
+			delete(members, id) // an id that is not a member changes nothing (as in ZooKeeper)
 		}
 		for _, e := range splitList(joining) {
 			s, err := ParseServerLine(e)
 			if err != nil {
 				return nil, err
+			}
+			if s.ClientAddr == "" {
+				return nil, fmt.Errorf("server.%d has no client address: a joining server is given as "+
+					"server.N=host:quorumPort:electionPort[:role];[clientHost:]clientPort", s.ID)
+			}
+			for _, o := range members {
+				if o.ID == s.ID {
+					continue
+				}
+				if err := addressConflict(s, o); err != nil {
+					return nil, err
+				}
 			}
 			members[s.ID] = s
 		}
@@ -113,7 +125,46 @@ func Reconfigure(current []byte, joining, leaving, newMembers string) ([]byte, e
 	if participants == 0 {
 		return nil, fmt.Errorf("the new configuration has no participant")
 	}
+	// With standaloneEnabled a single voter would run standalone, which a
+	// running ensemble cannot turn into: ZooKeeper asks for two.
+	if standaloneEnabled && participants < 2 {
+		return nil, fmt.Errorf("the new configuration has %d participant; with standaloneEnabled=true it needs at least 2", participants)
+	}
 	return RenderMembers(out), nil
+}
+
+// addressConflict refuses a joining server that would use an address
+// (quorum, election or client) another member uses, as ZooKeeper's
+// QuorumServer.checkAddressDuplicate does. Wildcard and loopback
+// addresses are not compared: members on one host share them.
+func addressConflict(s, other Server) error {
+	addrs := func(sv Server) []string {
+		out := []string{net.JoinHostPort(sv.Host, strconv.Itoa(sv.QuorumPort)), net.JoinHostPort(sv.Host, strconv.Itoa(sv.ElectionPort))}
+		if sv.ClientAddr != "" {
+			out = append(out, sv.ClientAddr)
+		}
+		var kept []string
+		for _, a := range out {
+			host, _, err := net.SplitHostPort(a)
+			if err != nil || host == "" || host == "localhost" {
+				continue
+			}
+			if ip := net.ParseIP(host); ip != nil && (ip.IsUnspecified() || ip.IsLoopback()) {
+				continue
+			}
+			kept = append(kept, a)
+		}
+		return kept
+	}
+	theirs := addrs(other)
+	for _, a := range addrs(s) {
+		for _, b := range theirs {
+			if a == b {
+				return fmt.Errorf("%s of server.%d conflicts with %s of server.%d", a, s.ID, b, other.ID)
+			}
+		}
+	}
+	return nil
 }
 
 // splitMembers splits a new member list as ZooKeeper's leader reads it

@@ -367,14 +367,17 @@ func membership(c *config.Config) []byte {
 	return append(config.RenderMembers(c.Servers), "version=0"...)
 }
 
-// reconfigure is the replica's ReconfigFunc: core/config parses the server
-// specs of a reconfig request.
-func reconfigure(current []byte, req *proto.ReconfigRequest) ([]byte, proto.Code) {
-	lines, err := config.Reconfigure(current, req.JoiningServers, req.LeavingServers, req.NewMembers)
-	if err != nil {
-		return nil, proto.ErrBadArguments
+// reconfigure returns the replica's ReconfigFunc: core/config parses the
+// server specs of a reconfig request and applies ZooKeeper's rules to the
+// new member list.
+func reconfigure(standaloneEnabled bool) replica.ReconfigFunc {
+	return func(current []byte, req *proto.ReconfigRequest) ([]byte, proto.Code) {
+		lines, err := config.Reconfigure(current, req.JoiningServers, req.LeavingServers, req.NewMembers, standaloneEnabled)
+		if err != nil {
+			return nil, proto.ErrBadArguments
+		}
+		return lines, proto.OK
 	}
-	return lines, proto.OK
 }
 
 // applyMembership points the transports at the member list a

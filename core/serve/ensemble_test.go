@@ -381,7 +381,7 @@ func TestEnsembleReconfig(t *testing.T) {
 	requireSameState(t, ts)
 
 	c, _ := dial(t, follower.addr, 5*time.Second)
-	_, err := c.IncrementalReconfig([]string{"server.4=127.0.0.1:1:2"}, nil, -1)
+	_, err := c.IncrementalReconfig([]string{"server.4=127.0.0.1:1:2;127.0.0.1:3"}, nil, -1)
 	assert.ErrorIs(t, err, zk.ErrNoAuth, "reconfig needs WRITE on /zookeeper/config")
 	require.NoError(t, c.AddAuth("digest", []byte("super:"+superPw)))
 

@@ -119,7 +119,7 @@ func (s *Server) replicaConfig(secret []byte) (replica.Config, error) {
 		ReadOnlyMode:             c.ReadOnlyMode,
 		SuperDigest:              c.SuperDigest,
 		ReconfigEnabled:          c.ReconfigEnabled,
-		Reconfig:                 reconfigure,
+		Reconfig:                 reconfigure(c.StandaloneEnabled),
 		ContainerCheckIntervalMs: int64(c.ContainerCheckIntervalMs),
 		ContainerMaxPerMinute:    c.ContainerMaxPerMinute,
 		ContainerMaxNeverUsedMs:  int64(c.ContainerMaxNeverUsedIntervalMs),

@@ -156,35 +156,11 @@ func TestReconfigEnsemble(t *testing.T) {
 	zk, ours := normalizeEnsemble(zookeeper), normalizeEnsemble(warren)
 	require.Len(t, ours, len(zk))
 	for i := range zk {
-		if why := knownDifference(zk[i].Cmd); why != "" {
-			if assert.NotEqual(t, zk[i].Output, ours[i].Output,
-				"step %d (%s) now matches ZooKeeper: drop it from knownDifference", i, zk[i].Cmd) {
-				t.Logf("known difference, step %d (%s): %s\nZooKeeper: %q\nWarren:    %q", i, zk[i].Cmd, why, zk[i].Output, ours[i].Output)
-			}
-			continue
-		}
 		assert.Equal(t, zk[i].Output, ours[i].Output, "step %d: %s", i, zk[i].Cmd)
 	}
 	if t.Failed() || os.Getenv("CLI_TRANSCRIPT") != "" {
 		t.Logf("zkCli on ZooKeeper:\n%s\nzkCli on Warren:\n%s", testutil.FormatCli(zk), testutil.FormatCli(ours))
 	}
-}
-
-// knownDifference says why Warren's server still answers the reconfig
-// script's command cmd otherwise than ZooKeeper 3.8's, or "" when it
-// should answer the same. The comparison logs a known difference instead
-// of failing, and fails once the answers match.
-func knownDifference(cmd string) string {
-	f := strings.Fields(cmd)
-	switch {
-	case len(f) == 3 && f[1] == "-add" && strings.HasPrefix(f[2], "server.") && !strings.Contains(f[2], ";"):
-		return "ZooKeeper refuses an incremental joiner without a client address (BadArguments, \"each server " +
-			"should have at least 3 ports specified\"); Warren's config.Reconfigure (core/config/members.go) takes it"
-	case cmd == "reconfig -remove 7":
-		return "ZooKeeper ignores a leaving id that is not a member and commits the unchanged membership as a new " +
-			"configuration; Warren's config.Reconfigure refuses it (BadArguments)"
-	}
-	return ""
 }
 
 // runReconfigScript runs the reconfig script on an ensemble of 3 members
@@ -262,15 +238,13 @@ func runReconfigScript(t *testing.T, members []ensembleMember, leaderID int64) r
 		"reconfig -add server.5=nonsense;127.0.0.1:1",
 		"reconfig -members server.5=nonsense",
 		"reconfig -remove 1,2,3",
-		// ZooKeeper's incremental add wants the joiner's client address
-		// (a known difference).
+		// An incremental add wants the joiner's client address.
 		"reconfig -add " + specs[gone.id],
 		"reconfig -s -add " + specs[gone.id] + ";" + gone.addr,
 		"reconfig -members " + specs[leaderID] + "," + fake,
 		"reconfig -members " + strings.Join(all, ","),
-		// Removing a server that is not a member changes nothing, and
-		// ZooKeeper commits that as a new configuration (a known
-		// difference).
+		// Removing a server that is not a member changes nothing, which
+		// is committed as a new configuration.
 		"reconfig -remove 7",
 		"reconfig -file " + dyn,
 		"config -c",
