@@ -418,6 +418,8 @@ const (
 // run creates and keeps the node until Close or a fatal error.
 func (n *PersistentNode) run(conn *sdk.Conn, states <-chan sdk.State) {
 	defer close(n.done)
+	// Stopped by itself: release the state subscriptions at once.
+	defer n.cancel()
 	need := persistentNeedCreate
 	var watch <-chan sdk.Event
 	for {
@@ -515,12 +517,6 @@ func (n *PersistentNode) renewSession() (*sdk.Conn, <-chan sdk.State, bool) {
 // exists watch on it. It retries while the connection is lost; it returns
 // an error when the session ends, on Close, or on a definite failure.
 func (n *PersistentNode) ensure(conn *sdk.Conn, check bool) (<-chan sdk.Event, error) {
-	select {
-	case n.wmu <- struct{}{}:
-	case <-n.ctx.Done():
-		return nil, n.ctx.Err()
-	}
-	defer func() { <-n.wmu }()
 	var backoff rcpBackoff
 	p := ""
 	if check {
@@ -528,7 +524,7 @@ func (n *PersistentNode) ensure(conn *sdk.Conn, check bool) (<-chan sdk.Event, e
 	}
 	for {
 		if p == "" {
-			np, st, existing, err := n.create(conn)
+			np, st, existing, err := n.createLocked(conn)
 			if err != nil {
 				return nil, err
 			}
@@ -537,9 +533,6 @@ func (n *PersistentNode) ensure(conn *sdk.Conn, check bool) (<-chan sdk.Event, e
 				typ = PersistentCreated
 			}
 			n.created = true
-			n.mu.Lock()
-			n.path, n.maybe = np, false
-			n.mu.Unlock()
 			n.events.Push(PersistentEvent{Type: typ, Path: np, Stat: st, Existing: existing})
 			n.initialOnce.Do(func() { close(n.initial) })
 			p = np
@@ -564,6 +557,24 @@ func (n *PersistentNode) ensure(conn *sdk.Conn, check bool) (<-chan sdk.Event, e
 			return nil, err
 		}
 	}
+}
+
+// createLocked runs create holding n.wmu, and records the new path before
+// releasing it, so that a SetData waiting meanwhile writes the new node.
+func (n *PersistentNode) createLocked(conn *sdk.Conn) (string, sdk.Stat, bool, error) {
+	select {
+	case n.wmu <- struct{}{}:
+	case <-n.ctx.Done():
+		return "", sdk.Stat{}, false, n.ctx.Err()
+	}
+	defer func() { <-n.wmu }()
+	p, st, existing, err := n.create(conn)
+	if err == nil {
+		n.mu.Lock()
+		n.path, n.maybe = p, false
+		n.mu.Unlock()
+	}
+	return p, st, existing, err
 }
 
 // create creates the node (or adopts the one at its non-protected path)

@@ -27,6 +27,7 @@ func TestPersistentNode(t *testing.T) {
 		{"Adopt", testPersistentAdopt},
 		{"Renew", testPersistentRenew},
 		{"Expired", testPersistentExpired},
+		{"NoAuth", testPersistentNoAuth},
 	})
 }
 
@@ -435,4 +436,24 @@ func TestPersistentNodeGoroutines(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testPersistentNoAuth: a create the server refuses for good stops the
+// node, and WaitForInitialCreate returns the reason.
+func testPersistentNoAuth(t *testing.T, addr string) {
+	ctx := testCtx(t)
+	c, w := connect(t, addr, longSession), connect(t, addr, longSession)
+	const dir = "/pn/noauth"
+	_, _, err := w.Create(ctx, dir, nil, sdk.CreateOptions{ACL: []sdk.ACL{{Perms: sdk.PermRead, ID: sdk.ID{Scheme: "world", ID: "anyone"}}}, Parents: sdk.ParentsPersistent})
+	require.NoError(t, err)
+	n := recipe.NewPersistentNode(c, dir+"/node", nil, sdk.ModeEphemeral)
+	require.NoError(t, n.Start())
+	err = n.WaitForInitialCreate(ctx)
+	assert.ErrorIs(t, err, sdk.ErrNoAuth)
+	e := &pnEvents{t: t, n: n}
+	last := e.drain()
+	assert.Equal(t, recipe.PersistentStopped, last.Type)
+	assert.ErrorIs(t, last.Err, sdk.ErrNoAuth)
+	assert.Empty(t, n.ActualPath())
+	require.NoError(t, n.Close(ctx))
 }
