@@ -29,6 +29,10 @@
 //   - TreeCache: Curator's CuratorCache, a local view of a subtree kept
 //     current with one persistent-recursive watch, with events for every
 //     change.
+//   - PersistentNode: Curator's PersistentNode, a node (typically an
+//     ephemeral registration) kept present while its owner lives:
+//     recreated when deleted, re-checked after a reconnection, and, with
+//     WithPersistentSession, recreated under a new session after expiry.
 //   - CreateProtected: Curator's protected-mode create, with which the
 //     locks, the semaphore and the elections create their nodes.
 //
