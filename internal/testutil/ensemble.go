@@ -244,26 +244,35 @@ func (e *Ensemble) Running() []*Member {
 // Leader returns the one running, unpaused member whose srvr says "Mode:
 // leader"; an error when there is none or more than one.
 func (e *Ensemble) Leader() (*Member, error) {
-	var leaders []*Member
-	for _, m := range e.Members {
-		if !m.Running() || m.Paused() {
+	return soleLeader(e.Members, func(m *Member) bool { return m.Running() && !m.Paused() },
+		(*Member).Mode, func(m *Member) int64 { return m.ID })
+}
+
+// soleLeader returns the one member, of those up, whose srvr says "Mode:
+// leader"; an error when there is none or more than one. Warren's and
+// ZooKeeper's ensembles share it.
+func soleLeader[M any](members []M, up func(M) bool, mode func(M) (string, error), id func(M) int64) (M, error) {
+	var leaders []M
+	for _, m := range members {
+		if !up(m) {
 			continue
 		}
-		if mode, err := m.Mode(); err == nil && mode == "leader" {
+		if md, err := mode(m); err == nil && md == "leader" {
 			leaders = append(leaders, m)
 		}
 	}
+	var none M
 	switch len(leaders) {
 	case 1:
 		return leaders[0], nil
 	case 0:
-		return nil, errors.New("no member reports Mode: leader")
+		return none, errors.New("no member reports Mode: leader")
 	}
 	var ids []string
 	for _, l := range leaders {
-		ids = append(ids, strconv.FormatInt(l.ID, 10))
+		ids = append(ids, strconv.FormatInt(id(l), 10))
 	}
-	return nil, fmt.Errorf("members %s all report Mode: leader", strings.Join(ids, ", "))
+	return none, fmt.Errorf("members %s all report Mode: leader", strings.Join(ids, ", "))
 }
 
 // WaitLeader polls until exactly one member leads, for up to timeout.

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -205,26 +204,8 @@ func (e *ZKEnsemble) Addrs() []string {
 // Leader returns the one running member whose srvr says "Mode: leader"; an
 // error when there is none or more than one.
 func (e *ZKEnsemble) Leader() (*ZKMember, error) {
-	var leaders []*ZKMember
-	for _, m := range e.Members {
-		if m.Exited() {
-			continue
-		}
-		if mode, err := m.Mode(); err == nil && mode == "leader" {
-			leaders = append(leaders, m)
-		}
-	}
-	switch len(leaders) {
-	case 1:
-		return leaders[0], nil
-	case 0:
-		return nil, errors.New("no member reports Mode: leader")
-	}
-	var ids []string
-	for _, l := range leaders {
-		ids = append(ids, strconv.FormatInt(l.ID, 10))
-	}
-	return nil, fmt.Errorf("members %s all report Mode: leader", strings.Join(ids, ", "))
+	return soleLeader(e.Members, func(m *ZKMember) bool { return !m.Exited() },
+		(*ZKMember).Mode, func(m *ZKMember) int64 { return m.ID })
 }
 
 // Stop kills every member now (SIGKILL to its process group). It is
