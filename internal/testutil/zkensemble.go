@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -67,15 +66,7 @@ func StartZooKeeperEnsemble(t testing.TB, n int, cfg ServerConfig) *ZKEnsemble {
 	if n < 1 {
 		t.Fatalf("zookeeper ensemble: %d members", n)
 	}
-	java, err := exec.LookPath("java")
-	if err != nil {
-		t.Fatalf("java not found (%v): %s", err, depsHint)
-	}
-	for _, jar := range []string{zkJar, slf4jLog4j, log4jJar} {
-		if _, err := os.Stat(jar); err != nil {
-			t.Fatalf("ZooKeeper jar missing (%v): %s", err, depsHint)
-		}
-	}
+	java := zkJava(t)
 	if cfg.TickTime <= 0 {
 		cfg.TickTime = defaultZKEnsembleTick
 	}

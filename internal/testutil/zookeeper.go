@@ -73,15 +73,7 @@ type ZK struct {
 // failure that names scripts/test-deps.sh.
 func StartZooKeeper(t testing.TB, opts ZKOptions) *ZK {
 	t.Helper()
-	java, err := exec.LookPath("java")
-	if err != nil {
-		t.Fatalf("java not found (%v): %s", err, depsHint)
-	}
-	for _, jar := range []string{zkJar, slf4jLog4j, log4jJar} {
-		if _, err := os.Stat(jar); err != nil {
-			t.Fatalf("ZooKeeper jar missing (%v): %s", err, depsHint)
-		}
-	}
+	java := zkJava(t)
 
 	dir := t.TempDir()
 	z := &ZK{Dir: dir, LogFile: filepath.Join(dir, "zookeeper.log")}
@@ -121,6 +113,22 @@ func (z *ZK) Stop() {
 
 // Exited reports whether the server process has ended.
 func (z *ZK) Exited() bool { return z.proc.exited() }
+
+// zkJava returns the java binary, having checked that ZooKeeper's jars are
+// installed; either missing fails the test with a hint to test-deps.sh.
+func zkJava(t testing.TB) string {
+	t.Helper()
+	java, err := exec.LookPath("java")
+	if err != nil {
+		t.Fatalf("java not found (%v): %s", err, depsHint)
+	}
+	for _, jar := range []string{zkJar, slf4jLog4j, log4jJar} {
+		if _, err := os.Stat(jar); err != nil {
+			t.Fatalf("ZooKeeper jar missing (%v): %s", err, depsHint)
+		}
+	}
+	return java
+}
 
 func writeFile(t testing.TB, path, content string) {
 	t.Helper()
