@@ -155,3 +155,8 @@ func (f fakeView) Meta(path string) (znode.Meta, bool) {
 	m, ok := f[path]
 	return m, ok
 }
+
+func (f fakeView) Get(path string) ([]byte, znode.Meta, bool) {
+	m, ok := f[path]
+	return nil, m, ok
+}

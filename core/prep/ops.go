@@ -97,6 +97,12 @@ func (p *Preparer) prepareMulti(h znode.Header, m *proto.MultiRequest, s Session
 	ops := make([]znode.SubTxn, len(m.Ops))
 	for i, op := range m.Ops {
 		txn, code := b.op(op.Type, op.Req, s)
+		if code == proto.ErrMarshallingError {
+			// Only an unreadable quota node gets here (multiOp vetted
+			// the records); ZooKeeper's StatsTrack then throws out of
+			// the whole multi, which fails as one.
+			return errorTxn(code)
+		}
 		if code != proto.OK {
 			for j := range ops {
 				e := proto.OK
@@ -261,6 +267,9 @@ func (b *batch) create(t proto.OpCode, path string, data []byte, reqACL []proto.
 	if cfg.MaxDataSize > 0 && len(data) > cfg.MaxDataSize {
 		return nil, proto.ErrBadArguments
 	}
+	if code := b.checkQuota(path, 1, int64(len(data))); code != proto.OK {
+		return nil, code
+	}
 	var owner int64
 	switch {
 	case t == proto.OpCreateContainer:
@@ -275,7 +284,8 @@ func (b *batch) create(t proto.OpCode, path string, data []byte, reqACL []proto.
 	parent.createCount++
 	parent.numChildren++
 	b.put(parentPath, parent)
-	b.put(path, state{exists: true, owner: owner, acl: fixed})
+	b.put(path, state{exists: true, owner: owner, acl: fixed, dataLen: int32(len(data)), data: data, hasData: true, usage: createdUsage(path)})
+	b.trackQuota(path, 1, int64(len(data)))
 	return &znode.CreateTxn{Path: path, Data: data, ACL: fixed, Owner: owner, ParentCversion: parent.createCount}, proto.OK
 }
 
@@ -307,9 +317,11 @@ func (b *batch) delete(path string, version int32, s Session) (znode.Txn, proto.
 
 // remove marks path deleted and takes it off its parent's child count.
 func (b *batch) remove(parentPath string, parent state, path string) {
+	dataLen := b.get(path).dataLen
 	parent.numChildren--
 	b.put(parentPath, parent)
 	b.put(path, state{})
+	b.trackQuota(path, -1, -int64(dataLen))
 }
 
 // deleteContainer is the reaper's delete: no ACL or version check, and it
@@ -353,12 +365,19 @@ func (b *batch) setData(path string, data []byte, version int32, s Session) (zno
 	if limit := b.p.cfg.MaxDataSize; limit > 0 && len(data) > limit {
 		return nil, proto.ErrBadArguments
 	}
+	// ZooKeeper checks the quota before the version.
+	if code := b.checkQuota(path, 0, int64(len(data))-int64(n.dataLen)); code != proto.OK {
+		return nil, code
+	}
 	next, code := checkVersion(n.version, version)
 	if code != proto.OK {
 		return nil, code
 	}
+	diff := int64(len(data)) - int64(n.dataLen)
 	n.version = next
+	n.dataLen, n.data, n.hasData, n.usage = int32(len(data)), data, true, usage{}
 	b.put(path, n)
+	b.trackQuota(path, 0, diff)
 	return &znode.SetDataTxn{Path: path, Data: data, Version: next}, proto.OK
 }
 

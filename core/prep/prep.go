@@ -34,6 +34,9 @@ import (
 type View interface {
 	// Meta returns the metadata of the node at path, if it exists.
 	Meta(path string) (znode.Meta, bool)
+	// Get returns the node's data with its metadata; quota enforcement
+	// reads the limits and stats nodes through it.
+	Get(path string) ([]byte, znode.Meta, bool)
 }
 
 // Config holds the server settings preparation depends on.
@@ -49,6 +52,10 @@ type Config struct {
 	// (only jute.maxbuffer bounds the whole request), so it is off by
 	// default.
 	MaxDataSize int
+	// EnforceQuota (zookeeper.enforceQuota) makes create and setData fail
+	// with ErrQuotaExceeded when they would take the subtree of the
+	// nearest quota past a hard limit (see quota.go).
+	EnforceQuota bool
 }
 
 // Allowed reports whether a session holding ids may perform an operation
@@ -86,6 +93,13 @@ type state struct {
 	numChildren int32
 	owner       int64 // stored ephemeralOwner, container and TTL markers included
 	acl         []proto.ACL
+	dataLen     int32
+	// data is the node's data once a pending transaction set it (hasData);
+	// otherwise the view has it. Only quota enforcement reads it.
+	data    []byte
+	hasData bool
+	// usage is the quota usage a quota's stats node holds (quota.go).
+	usage usage
 }
 
 func stateOf(m znode.Meta) state {
@@ -97,6 +111,7 @@ func stateOf(m znode.Meta) state {
 		numChildren: m.Stat.NumChildren,
 		owner:       m.Owner,
 		acl:         m.ACL,
+		dataLen:     m.Stat.DataLength,
 	}
 }
 

@@ -94,7 +94,7 @@ func (t *Tree) adjustQuota(path string, dCount, dBytes int64) {
 	if !ok {
 		return // ZooKeeper logs and carries on
 	}
-	count, bytes := parseQuotaStats(n.data())
+	count, bytes := ParseQuotaStats(n.data())
 	t.setQuotaStats(path, count+dCount, bytes+dBytes)
 }
 
@@ -114,9 +114,11 @@ func (t *Tree) setQuotaStats(path string, count, bytes int64) {
 	t.digest += contentHash(ph, n.data(), aclHash)
 }
 
-// parseQuotaStats reads count and bytes from StatsTrack text
-// ("count=N,bytes=M", possibly followed by "=;key=value;..." extras).
-func parseQuotaStats(b []byte) (count, bytes int64) {
+// ParseQuotaStats reads count and bytes from StatsTrack text
+// ("count=N,bytes=M", possibly followed by "=;key=value;..." extras) as
+// the tree does when it updates a stats node: what it cannot read counts
+// as 0. Quota enforcement (core/prep) uses it to predict the tree's stats.
+func ParseQuotaStats(b []byte) (count, bytes int64) {
 	for _, field := range strings.FieldsFunc(string(b), func(r rune) bool { return r == ',' || r == ';' }) {
 		parts := strings.Split(field, "=")
 		if len(parts) < 2 {

@@ -65,10 +65,10 @@ func TestQuotaStatsFollowTheSubtree(t *testing.T) {
 }
 
 func TestParseQuotaStats(t *testing.T) {
-	c, b := parseQuotaStats([]byte("count=3,bytes=-1=;byteHardLimit=-1;countHardLimit=5"))
+	c, b := ParseQuotaStats([]byte("count=3,bytes=-1=;byteHardLimit=-1;countHardLimit=5"))
 	assert.Equal(t, int64(3), c)
 	assert.Equal(t, int64(-1), b)
-	c, b = parseQuotaStats([]byte("garbage"))
+	c, b = ParseQuotaStats([]byte("garbage"))
 	assert.Zero(t, c)
 	assert.Zero(t, b)
 }
