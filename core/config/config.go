@@ -217,6 +217,7 @@ type Config struct {
 	ExtendedTypesEnabled bool   // zookeeper.extendedTypesEnabled: TTL nodes
 	SuperDigest          string // zookeeper.DigestAuthenticationProvider.superDigest, "super:<base64 sha1>"
 	SkipACL              bool   // zookeeper.skipACL=yes
+	EnforceQuota         bool   // zookeeper.enforceQuota: quota hard limits fail writes with QUOTAEXCEEDED
 	ReadOnlyMode         bool   // readonlymode.enabled
 	JAASConfig           string // java.security.auth.login.config (path)
 	// SASL (DIGEST-MD5 users come from the JAAS file's server section).

@@ -199,6 +199,7 @@ var sysKeys = map[string]*spec{
 		return nil
 	}},
 	"skipACL":                         {set: boolSetter(parseYesNo, func(c *Config) *bool { return &c.SkipACL })},
+	"enforceQuota":                    {set: boolSetter(parseBool, func(c *Config) *bool { return &c.EnforceQuota })},
 	"readonlymode.enabled":            {set: boolSetter(parseBool, func(c *Config) *bool { return &c.ReadOnlyMode })},
 	"java.security.auth.login.config": {set: stringSetter(func(c *Config) *string { return &c.JAASConfig })},
 	"4lw.commands.whitelist":          {set: setWhitelist},
@@ -291,7 +292,6 @@ var sysKeys = map[string]*spec{
 	"db.autocreate":                            {},
 	"closeSessionTxn.enabled":                  {},
 	"serializeLastProcessedZxid.enabled":       {},
-	"enforceQuota":                             {},
 	"ensembleAuthName":                         {},
 	"superUser":                                {set: func(p *parser, e *entry) error { p.cfg.SuperUsers = append(p.cfg.SuperUsers, e.value); return nil }},
 	"SASLAuthenticationProvider.superPassword": {set: stringSetter(func(c *Config) *string { return &c.SASLSuperPassword })},

@@ -219,7 +219,7 @@ func TestSystemPropertiesWithOrWithoutPrefix(t *testing.T) {
 		"preAllocSize=010\nzookeeper.jute.maxbuffer=0x100000\nznode.container.checkIntervalMs=1000\n"+
 		"zookeeper.znode.container.maxPerMinute=5\nznode.container.maxNeverUsedIntervalMs=7\n"+
 		"admin.serverPort=9990\nadmin.serverAddress=::1\nadmin.commandURL=/cmd\nadmin.idleTimeout=5000\n"+
-		"DigestAuthenticationProvider.superDigest=super:x\nreadonlymode.enabled=TRUE\n")
+		"DigestAuthenticationProvider.superDigest=super:x\nreadonlymode.enabled=TRUE\nzookeeper.enforceQuota=true\n")
 	assert.Empty(t, w)
 	assert.Equal(t, 5000, c.SnapCount)
 	assert.True(t, c.SkipACL)
@@ -233,6 +233,8 @@ func TestSystemPropertiesWithOrWithoutPrefix(t *testing.T) {
 	assert.Equal(t, Admin{EnableServer: true, ServerAddress: "::1", ServerPort: 9990, CommandURL: "/cmd", IdleTimeout: 5000, SnapshotEnabled: true, RateLimiterIntervalMs: 300000}, c.Admin)
 	assert.Equal(t, "super:x", c.SuperDigest)
 	assert.True(t, c.ReadOnlyMode)
+	assert.True(t, c.EnforceQuota)
+	assert.False(t, Default().EnforceQuota)
 }
 
 func TestZooKeeperKeysAndWarrenKeys(t *testing.T) {

@@ -233,7 +233,7 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 // reset empties the state for a reload.
 func (r *Replica) reset(nowMs int64) {
 	r.tree = znode.NewTree()
-	r.prep = prep.New(r.tree, prep.Config{ExtendedTypes: r.cfg.ExtendedTypes, SkipACL: r.cfg.SkipACL})
+	r.prep = prep.New(r.tree, r.cfg.prepConfig())
 	r.watches = watch.New()
 	r.sessions = session.New(r.cfg.TickMs, r.cfg.ServerID, nowMs, r.cfg.Secret)
 	r.closed = make(map[int64]bool)

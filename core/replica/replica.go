@@ -49,6 +49,7 @@ type Config struct {
 	Secret              []byte // session password key
 	ExtendedTypes       bool   // TTL nodes (zookeeper.extendedTypesEnabled)
 	SkipACL             bool
+	EnforceQuota        bool // quota hard limits fail writes (zookeeper.enforceQuota)
 	// ReadOnlyMode (readonlymode.enabled): an ensemble member cut off from
 	// its quorum serves reads to clients that asked for a read-only
 	// session and answers their writes with NOTREADONLY.
@@ -67,6 +68,11 @@ type Config struct {
 	ContainerCheckIntervalMs int64 // 0 disables the reaper
 	ContainerMaxPerMinute    int
 	ContainerMaxNeverUsedMs  int64
+}
+
+// prepConfig is what request preparation takes from the replica's settings.
+func (c Config) prepConfig() prep.Config {
+	return prep.Config{ExtendedTypes: c.ExtendedTypes, SkipACL: c.SkipACL, EnforceQuota: c.EnforceQuota}
 }
 
 // SASLConfig holds the DIGEST-MD5 users (from the JAAS server section) and
@@ -198,7 +204,7 @@ func New(cfg Config, sink Sink, startMs int64) *Replica {
 		waiting:  make(map[ConnID]struct{}),
 		lastReap: startMs,
 	}
-	r.prep = prep.New(tree, prep.Config{ExtendedTypes: cfg.ExtendedTypes, SkipACL: cfg.SkipACL})
+	r.prep = prep.New(tree, cfg.prepConfig())
 	return r
 }
 

@@ -147,7 +147,7 @@ func (r *Replica) LoadSnapshot(rd znode.ByteReader, nowMs int64) (SnapshotInfo, 
 		r.sessions.Add(s.id, int32(s.timeout), nowMs)
 	}
 	r.tree = tree
-	r.prep = prep.New(tree, prep.Config{ExtendedTypes: r.cfg.ExtendedTypes, SkipACL: r.cfg.SkipACL})
+	r.prep = prep.New(tree, r.cfg.prepConfig())
 	r.lastApplied, r.lastProposed = zxid, zxid
 	return SnapshotInfo{Zxid: zxid, Digest: ti.Digest, Nodes: ti.Nodes, Sessions: len(list)}, nil
 }

@@ -116,6 +116,7 @@ func (s *Server) replicaConfig(secret []byte) (replica.Config, error) {
 		Secret:                   secret,
 		ExtendedTypes:            c.ExtendedTypesEnabled,
 		SkipACL:                  c.SkipACL,
+		EnforceQuota:             c.EnforceQuota,
 		ReadOnlyMode:             c.ReadOnlyMode,
 		SuperDigest:              c.SuperDigest,
 		ReconfigEnabled:          c.ReconfigEnabled,

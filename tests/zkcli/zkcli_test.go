@@ -39,6 +39,9 @@ const (
 	full = "full"
 	// plain is ZooKeeper's default: no TTL nodes, no super user.
 	plain = "plain"
+	// enforced is full with zookeeper.enforceQuota on (set through zoo.cfg,
+	// which ZooKeeper turns into the system property).
+	enforced = "enforced"
 )
 
 // superPassword is the super user's password on the full servers.
@@ -52,9 +55,12 @@ func config(name string) testutil.ServerConfig {
 		// The reaper must never run while a script looks at containers.
 		ContainerCheckInterval: 24 * time.Hour,
 	}
-	if name == full {
+	if name == full || name == enforced {
 		cfg.ExtendedTypes = true
 		cfg.SuperDigest = testutil.Digest("super", superPassword)
+	}
+	if name == enforced {
+		cfg.Extra = []string{"enforceQuota=true"}
 	}
 	return cfg
 }
@@ -396,6 +402,66 @@ var scripts = []script{
 			"listquota /m/nothere",
 		}},
 		contains: []string{"Sync is OK", "[config, quota]"},
+	},
+	{
+		name:   "quota-enforced",
+		config: enforced,
+		sessions: [][]string{{
+			"create /qe",
+			"create /qe/a abc",
+			"setquota -N 3 /qe",
+			"listquota /qe",
+			"create /qe/b x",
+			"create /qe/c x",
+			"create /qe/b/deep",
+			"create -s /qe/seq- x",
+			"create -e /qe/eph x",
+			"create -c /qe/cont",
+			"create -t 60000 /qe/ttl x",
+			"create /qe/b x",
+			"set /qe/a abcdefgh",
+			"ls /qe",
+			"listquota /qe",
+			"delete /qe/b",
+			"create /qe/c x",
+			"create /qe/d x",
+			"addauth digest super:" + superPassword,
+			"create /qe/d x",
+			"delquota -N /qe",
+			"create /qe/d x",
+			"listquota /qe",
+			"delquota /qe",
+			"setquota -B 8 /qe",
+			"listquota /qe",
+			"set /qe/a abcdefg",
+			"set /qe/a abcdef",
+			"set /qe/a abcdefg",
+			"set /qe/a abcdef",
+			"set /qe/a abc",
+			"create /qe/e",
+			"create /qe/f 1234",
+			"create /qe/f 12",
+			"get /qe/a",
+			"listquota /qe",
+			"delquota -B /qe",
+			"setquota -n 1 /qe",
+			"create /qe/g soft",
+			"setquota -b 1 /qe",
+			"delquota /qe",
+			"setquota -b 1 /qe",
+			"set /qe/a abcdefghijk",
+			"listquota /qe",
+			"delquota /qe",
+			"create /qe/h",
+			"ls /qe",
+		}, {
+			"create /qe2",
+			"setquota -N 1 /qe2",
+			"create /qe2/x",
+			"set /qe2 x",
+			"ls /qe2",
+		}},
+		contains: []string{"Quota has exceeded : /qe/c"},
 	},
 	{
 		name:   "ttl-disabled",
