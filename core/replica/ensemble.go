@@ -89,6 +89,8 @@ type EnsembleOutput struct {
 	// Membership is the member list now in force, when a reconfiguration
 	// changed it: the driver updates its transports.
 	Membership *zab.Membership
+	// Synced says how the leader synchronised learners, for the log.
+	Synced []zab.LearnerSync
 }
 
 // Join makes the replica an ensemble member driven by node. Call it after
@@ -174,6 +176,7 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 		out.Snapshots = append(out.Snapshots, rd.Snapshots...)
 		out.Disconnect = append(out.Disconnect, rd.Disconnect...)
 		out.Errors = append(out.Errors, rd.Errors...)
+		out.Synced = append(out.Synced, rd.Synced...)
 		if rd.Reload {
 			r.closeAll(nowMs)
 			r.reset(nowMs)
@@ -224,7 +227,7 @@ func (r *Replica) Flush(nowMs int64) (EnsembleOutput, error) {
 			e.proposeErr = nil
 		}
 		if !rd.Reload && rd.Secret == nil && rd.Membership == nil && rd.LeaderConfig == nil && len(rd.Persist)+len(rd.Send)+len(rd.Commit)+len(rd.Requests)+len(rd.SyncsDone)+
-			len(rd.Snapshots)+len(rd.Disconnect)+len(rd.Errors) == 0 && rd.Role == nil {
+			len(rd.Snapshots)+len(rd.Disconnect)+len(rd.Errors)+len(rd.Synced) == 0 && rd.Role == nil {
 			return out, nil
 		}
 	}

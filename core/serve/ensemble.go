@@ -261,6 +261,17 @@ func (m *member) flush(r *replica.Replica) {
 		for _, e := range out.Errors {
 			m.s.log.Warn("ensemble", zap.Error(e))
 		}
+		for _, s := range out.Synced {
+			fields := []zap.Field{zap.Int64("learner", s.Learner), zap.Stringer("method", s.Method),
+				zap.String("learnerZxid", fmt.Sprintf("0x%x", s.LearnerZxid)), zap.String("leaderZxid", fmt.Sprintf("0x%x", s.LeaderZxid))}
+			if s.Method == zab.SyncTruncDiff {
+				fields = append(fields, zap.String("truncZxid", fmt.Sprintf("0x%x", s.TruncZxid)))
+			}
+			if s.Method != zab.SyncSnap {
+				fields = append(fields, zap.Int("txns", s.Txns))
+			}
+			m.s.log.Info("synchronising a learner", fields...)
+		}
 		if out.Membership != nil {
 			m.applyMembership(*out.Membership)
 		}

@@ -338,41 +338,47 @@ func (n *Node) syncLearner(h *handle) {
 	// leader fast-forwarded to it), the committed prefix once serving.
 	end := n.lastCommitted
 	peer := h.lastZxid
+	report := LearnerSync{Learner: h.id, LearnerZxid: peer, LeaderZxid: end}
 	switch {
 	case peer == end:
 		n.stats.SyncDiff++
 		n.queue(h, Diff{LeaderZxid: end})
+		report.Method = SyncDiff
 	case peer > end && end < h.logStart:
 		// The learner holds transactions the leader never committed, but
 		// cannot cut its log back that far (it installed a snapshot of a
 		// history longer than ours, from a leader that then failed).
-		n.snapLearner(h)
+		n.snapLearner(h, report)
 		return
 	case peer > end:
 		// The learner holds transactions the leader never committed.
 		n.stats.SyncTrunc++
 		n.queue(h, Trunc{Zxid: end})
 		n.queue(h, Diff{LeaderZxid: end})
+		report.Method, report.TruncZxid = SyncTruncDiff, end
 	default:
 		if es, ok := n.entries(peer, end); ok && len(es) <= n.cfg.DiffLimit {
 			n.stats.SyncDiff++
 			n.queueDiff(h, end, es)
+			report.Method, report.Txns = SyncDiff, len(es)
 			break
 		}
 		base, ok := n.floor(end, peer)
 		if !ok || base == peer || base < h.logStart {
-			n.snapLearner(h)
+			n.snapLearner(h, report)
 			return
 		}
 		es, ok := n.entries(base, end)
 		if !ok || len(es) > n.cfg.DiffLimit {
-			n.snapLearner(h)
+			n.snapLearner(h, report)
 			return
 		}
 		n.stats.SyncTrunc++
 		n.queue(h, Trunc{Zxid: base})
 		n.queueDiff(h, end, es)
+		report.Method, report.TruncZxid, report.Txns = SyncTruncDiff, base, len(es)
 	}
+	n.ready.Synced = append(n.ready.Synced, report)
 	n.queueTail(h)
 }
 
@@ -439,7 +445,9 @@ func (n *Node) windowEntries(base, end int64) ([]Entry, bool) {
 }
 
 // snapLearner asks the driver for a snapshot for h; SnapStarted continues.
-func (n *Node) snapLearner(h *handle) {
+func (n *Node) snapLearner(h *handle, report LearnerSync) {
+	report.Method = SyncSnap
+	n.ready.Synced = append(n.ready.Synced, report)
 	n.stats.SyncSnap++
 	h.holding, h.snapPending = true, true
 	n.ready.Snapshots = append(n.ready.Snapshots, h.id)

@@ -193,6 +193,43 @@ type Ready struct {
 	// LeaderConfig, when set, is the leader's /zookeeper/config data, sent
 	// with NEWLEADER: the replica shows it.
 	LeaderConfig []byte
+	// Synced reports, at a leader, how it chose to synchronise learners
+	// (for the driver's log; the messages are in Send already).
+	Synced []LearnerSync
+}
+
+// SyncMethod is how a leader brings a learner up to date.
+type SyncMethod uint8
+
+// Synchronisation methods, as ZooKeeper's leader names them.
+const (
+	SyncDiff      SyncMethod = iota + 1 // the transactions the learner lacks
+	SyncTruncDiff                       // cut the learner's log back, then DIFF
+	SyncSnap                            // a snapshot of the leader's state
+)
+
+func (m SyncMethod) String() string {
+	switch m {
+	case SyncDiff:
+		return "DIFF"
+	case SyncTruncDiff:
+		return "TRUNC+DIFF"
+	case SyncSnap:
+		return "SNAP"
+	}
+	return fmt.Sprintf("SyncMethod(%d)", uint8(m))
+}
+
+// LearnerSync is one learner's synchronisation as the leader chose it.
+type LearnerSync struct {
+	Learner int64
+	Method  SyncMethod
+	// LearnerZxid is the last zxid the learner reported, LeaderZxid the
+	// one it is brought to (before the outstanding proposals), TruncZxid
+	// where a TRUNC cuts its log, and Txns how many transactions a DIFF
+	// carries.
+	LearnerZxid, LeaderZxid, TruncZxid int64
+	Txns                               int
 }
 
 // Role is a member's role as the replica needs it.

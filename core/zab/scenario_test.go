@@ -348,6 +348,7 @@ func TestLateLearnerGetsOutstandingProposals(t *testing.T) {
 	assert.Contains(t, bodies(r.Send, 3), Body(LeaderInfo{NewEpoch: 1}))
 	r = fromPeer(n, 3, AckEpoch{CurrentEpoch: 0})
 	assert.Equal(t, []Body{Diff{LeaderZxid: 0}, Proposal{Zxid: z, Txn: []byte("w")}, NewLeader{Zxid: MakeZxid(1, 0)}}, bodies(r.Send, 3))
+	assert.Equal(t, []LearnerSync{{Learner: 3, Method: SyncDiff}}, r.Synced, "an empty DIFF: the proposal is outstanding, not committed")
 }
 
 // Sync is answered only after every write proposed before it is committed
@@ -531,6 +532,8 @@ func TestNoTruncBelowLearnersLogStart(t *testing.T) {
 	n.Ready()
 	r = fromPeer(n, 2, AckEpoch{CurrentEpoch: 0, LastZxid: MakeZxid(1, 5), LogStart: MakeZxid(1, 4)})
 	assert.Equal(t, []int64{2}, r.Snapshots, "a snapshot, not TRUNC to 0x100000002")
+	assert.Equal(t, []LearnerSync{{Learner: 2, Method: SyncSnap, LearnerZxid: MakeZxid(1, 5), LeaderZxid: MakeZxid(1, 2)}}, r.Synced,
+		"the driver is told, to log it")
 	for _, b := range bodies(r.Send, 2) {
 		_, isTrunc := b.(Trunc)
 		assert.False(t, isTrunc)
@@ -544,6 +547,8 @@ func TestNoTruncBelowLearnersLogStart(t *testing.T) {
 	n.Ready()
 	r = fromPeer(n, 2, AckEpoch{CurrentEpoch: 0, LastZxid: MakeZxid(1, 5), LogStart: MakeZxid(1, 1)})
 	assert.Contains(t, bodies(r.Send, 2), Body(Trunc{Zxid: MakeZxid(1, 2)}))
+	assert.Equal(t, []LearnerSync{{Learner: 2, Method: SyncTruncDiff, LearnerZxid: MakeZxid(1, 5), LeaderZxid: MakeZxid(1, 2), TruncZxid: MakeZxid(1, 2)}}, r.Synced)
+	assert.Equal(t, "TRUNC+DIFF", r.Synced[0].Method.String())
 }
 
 // ZOOKEEPER-335: a learner that already accepted an epoch answers a second
