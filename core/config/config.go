@@ -198,6 +198,9 @@ type Config struct {
 	// ClientPortListenBacklog is clientPortListenBacklog, -1 for the OS default.
 	ClientPortListenBacklog int
 	MaxClientCnxns          int // per client IP; 0 = unlimited
+	// MaxCnxns is zookeeper.maxCnxns: client connections in all; 0 =
+	// unlimited (the default).
+	MaxCnxns int
 
 	// MinSessionTimeout and MaxSessionTimeout bound negotiated session
 	// timeouts; -1 means 2*TickTime and 20*TickTime.

@@ -200,6 +200,7 @@ var sysKeys = map[string]*spec{
 	}},
 	"skipACL":                         {set: boolSetter(parseYesNo, func(c *Config) *bool { return &c.SkipACL })},
 	"enforceQuota":                    {set: boolSetter(parseBool, func(c *Config) *bool { return &c.EnforceQuota })},
+	"maxCnxns":                        {set: intSetter(parseSysInt, 0, func(c *Config) *int { return &c.MaxCnxns })},
 	"readonlymode.enabled":            {set: boolSetter(parseBool, func(c *Config) *bool { return &c.ReadOnlyMode })},
 	"java.security.auth.login.config": {set: stringSetter(func(c *Config) *string { return &c.JAASConfig })},
 	"4lw.commands.whitelist":          {set: setWhitelist},
@@ -238,7 +239,6 @@ var sysKeys = map[string]*spec{
 	// Known, not acted on yet.
 	"commitLogCount":                           {check: checkSysInt},
 	"txnLogSizeLimitInKb":                      {check: checkSysInt},
-	"maxCnxns":                                 {check: checkSysInt},
 	"serverCnxnFactory":                        {},
 	"flushDelay":                               {check: checkSysInt},
 	"maxWriteQueuePollTime":                    {check: checkSysInt},

@@ -116,6 +116,32 @@ func TestParseDebianSample(t *testing.T) {
 	}
 }
 
+func TestMaxCnxns(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want int
+		err  string
+	}{
+		{"", 0, ""},
+		{"maxCnxns=500", 500, ""},
+		{"zookeeper.maxCnxns=7", 7, ""},
+		{"maxCnxns=0", 0, ""},
+		{"maxCnxns=-1", 0, "maxCnxns"},
+		{"maxCnxns=lots", 0, "maxCnxns"},
+	} {
+		p := filepath.Join(t.TempDir(), "zoo.cfg")
+		require.NoError(t, os.WriteFile(p, []byte("tickTime=2000\ndataDir="+t.TempDir()+"\nclientPort=2181\n"+tc.line+"\n"), 0o600))
+		c, _, err := Load(p, nil)
+		if tc.err != "" {
+			require.Error(t, err, tc.line)
+			assert.Contains(t, err.Error(), tc.err, tc.line)
+			continue
+		}
+		require.NoError(t, err, tc.line)
+		assert.Equal(t, tc.want, c.MaxCnxns, tc.line)
+	}
+}
+
 func TestParseKafkaConfig(t *testing.T) {
 	c, w, err := Load("testdata/kafka.cfg", nil)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -64,6 +65,37 @@ func TestAdminDisabled(t *testing.T) {
 	assert.Nil(t, ts.srv.AdminAddr())
 }
 
+// TestMaxCnxns: maxCnxns caps the client connections in all (here all
+// from one address, under a per-address cap that would allow more).
+func TestMaxCnxns(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.MaxCnxns, c.MaxClientCnxns = 2, 10 })
+	a, _ := handshake(t, ts.addr)
+	b, _ := handshake(t, ts.addr)
+	_ = b
+	third, err := net.Dial("tcp", ts.addr)
+	require.NoError(t, err)
+	defer third.Close()
+	expectClosed(t, third)
+	a.Close()
+	require.Eventually(t, func() bool { return ruok(ts.addr) }, 5*time.Second, 20*time.Millisecond, "closing one frees a slot")
+	n, err := strconv.Atoi(mntrValue(t, ts.addr, "zk_connection_rejected"))
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, 1, "refusals are counted")
+}
+
+// ruok reports whether addr answers ruok with imok.
+func ruok(addr string) bool {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer nc.Close()
+	_, _ = nc.Write([]byte("ruok"))
+	_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+	out, _ := io.ReadAll(nc)
+	return string(out) == "imok"
+}
+
 func TestMaxClientCnxnsPerIP(t *testing.T) {
 	ts := startServer(t, func(c *config.Config) { c.MaxClientCnxns = 2 })
 	a, _ := handshake(t, ts.addr)
@@ -76,15 +108,5 @@ func TestMaxClientCnxnsPerIP(t *testing.T) {
 	expectClosed(t, third)
 	// Closing one frees a slot.
 	a.Close()
-	require.Eventually(t, func() bool {
-		nc, err := net.Dial("tcp", ts.addr)
-		if err != nil {
-			return false
-		}
-		defer nc.Close()
-		_, _ = nc.Write([]byte("ruok"))
-		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
-		out, _ := io.ReadAll(nc)
-		return string(out) == "imok"
-	}, 5*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return ruok(ts.addr) }, 5*time.Second, 20*time.Millisecond)
 }

@@ -234,7 +234,7 @@ func (s *Server) Run(ctx context.Context) error {
 		zap.String("mode", mode),
 		zap.Int64("myid", s.cfg.ServerID),
 		zap.Int("tickTime", s.cfg.TickTime),
-		zap.Int("maxClientCnxns", s.cfg.MaxClientCnxns))
+		zap.Int("maxClientCnxns", s.cfg.MaxClientCnxns), zap.Int("maxCnxns", s.cfg.MaxCnxns))
 	var wg sync.WaitGroup
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	wg.Add(1)
@@ -336,6 +336,15 @@ func (s *Server) acceptLoop() error {
 		backoff = 0
 		ip := remoteIP(nc.RemoteAddr())
 		s.mu.Lock()
+		// The total first, then the address's share, as ZooKeeper's
+		// connection factory checks them.
+		if max := s.cfg.MaxCnxns; max > 0 && len(s.clients) >= max {
+			s.mu.Unlock()
+			s.stats.rejected.Add(1)
+			s.log.Warn("too many connections", zap.String("ip", ip), zap.Int("maxCnxns", max))
+			nc.Close()
+			continue
+		}
 		if max := s.cfg.MaxClientCnxns; max > 0 && s.perIP[ip] >= max {
 			s.mu.Unlock()
 			s.stats.rejected.Add(1)
