@@ -233,6 +233,10 @@ type Config struct {
 	PreAllocSize           int64 // kilobytes
 	SnapCount              int
 	SnapSizeLimitKB        int // zookeeper.snapSizeLimitInKb; <= 0 disables the size trigger
+	// TxnLogSizeLimitKB is zookeeper.txnLogSizeLimitInKb: the transaction
+	// log rolls to a new file before one would grow past it; <= 0 (the
+	// default, -1) keeps Warren's 128 MiB segments.
+	TxnLogSizeLimitKB int
 	// SnapshotWriteRateMBps (warren.snapshot.writeRateMBps) caps how fast a
 	// background snapshot is written, so its write-back does not crowd out
 	// the write-ahead log's fsyncs on a shared disk; 0 means no cap.
@@ -296,6 +300,7 @@ func zooKeeperDefaults() *Config {
 		PreAllocSize:             DefaultPreAllocSize,
 		SnapCount:                DefaultSnapCount,
 		SnapSizeLimitKB:          DefaultSnapSizeLimitKB,
+		TxnLogSizeLimitKB:        -1,
 		SnapshotWriteRateMBps:    DefaultSnapshotWriteRateMBps,
 		ForceSync:                true,
 		AutopurgeSnapRetainCount: DefaultSnapRetainCount,

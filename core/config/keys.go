@@ -231,6 +231,7 @@ var sysKeys = map[string]*spec{
 	}},
 	"snapCount":                              {set: intSetter(parseSysInt, 2, func(c *Config) *int { return &c.SnapCount })},
 	"snapSizeLimitInKb":                      {set: intSetter(parseSysInt, -(1 << 31), func(c *Config) *int { return &c.SnapSizeLimitKB })},
+	"txnLogSizeLimitInKb":                    {set: intSetter(parseSysInt, -(1 << 31), func(c *Config) *int { return &c.TxnLogSizeLimitKB })},
 	"forceSync":                              {set: boolSetter(parseYesNo, func(c *Config) *bool { return &c.ForceSync })},
 	"znode.container.checkIntervalMs":        {set: intSetter(parseSysInt, 0, func(c *Config) *int { return &c.ContainerCheckIntervalMs })},
 	"znode.container.maxPerMinute":           {set: intSetter(parseSysInt, 1, func(c *Config) *int { return &c.ContainerMaxPerMinute })},
@@ -238,7 +239,6 @@ var sysKeys = map[string]*spec{
 
 	// Known, not acted on yet.
 	"commitLogCount":                           {check: checkSysInt},
-	"txnLogSizeLimitInKb":                      {check: checkSysInt},
 	"serverCnxnFactory":                        {},
 	"flushDelay":                               {check: checkSysInt},
 	"maxWriteQueuePollTime":                    {check: checkSysInt},

@@ -142,6 +142,16 @@ func TestMaxCnxns(t *testing.T) {
 	}
 }
 
+func TestTxnLogSizeLimit(t *testing.T) {
+	assert.Equal(t, -1, Default().TxnLogSizeLimitKB, "off by default, as in ZooKeeper")
+	p := filepath.Join(t.TempDir(), "zoo.cfg")
+	require.NoError(t, os.WriteFile(p, []byte("tickTime=2000\ndataDir="+t.TempDir()+"\nclientPort=2181\ntxnLogSizeLimitInKb=65536\n"), 0o600))
+	c, w, err := Load(p, nil)
+	require.NoError(t, err)
+	assert.Empty(t, w, "a key Warren acts on")
+	assert.Equal(t, 65536, c.TxnLogSizeLimitKB)
+}
+
 func TestParseKafkaConfig(t *testing.T) {
 	c, w, err := Load("testdata/kafka.cfg", nil)
 	require.NoError(t, err)

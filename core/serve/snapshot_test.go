@@ -331,3 +331,36 @@ func TestAutopurgeAtStart(t *testing.T) {
 	ts2.stop(t)
 	assert.Equal(t, want, digestOf(t, inDir))
 }
+
+// TestTxnLogSizeLimit: zookeeper.txnLogSizeLimitInKb bounds the transaction
+// log's files: the log rolls before one would grow past the limit, and the
+// state survives a restart across the many files.
+func TestTxnLogSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	inDir := func(c *config.Config) {
+		c.DataDir, c.DataLogDir = dir, dir
+		c.TxnLogSizeLimitKB = 4
+		c.SnapCount = 100000 // no snapshot, so no roll at one
+	}
+	ts := startServer(t, inDir)
+	c, _ := dial(t, ts.addr, 5*time.Second)
+	for i := 0; i < 100; i++ {
+		_, err := c.Create(fmt.Sprintf("/n%03d", i), bytes.Repeat([]byte("x"), 200), 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err)
+	}
+	c.Close()
+	ts.stop(t)
+	want := digestOf(t, inDir)
+
+	files, err := filepath.Glob(filepath.Join(dir, txnlogDirName, "log.*"))
+	require.NoError(t, err)
+	assert.Greater(t, len(files), 4, "100 records of ~300 bytes fill several 4 KiB files")
+	for _, f := range files {
+		st, err := os.Stat(f)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, st.Size(), int64(4096), f)
+	}
+	ts2 := startServer(t, inDir)
+	ts2.stop(t)
+	assert.Equal(t, want, digestOf(t, inDir))
+}

@@ -75,7 +75,12 @@ func openStorage(c *config.Config, fsys vfs.FS, zl *zap.Logger, opts ...storageO
 		}
 		st.secret = secret
 	}
+	var segmentSize int64 // the log's default
+	if c.TxnLogSizeLimitKB > 0 {
+		segmentSize = int64(c.TxnLogSizeLimitKB) * 1024
+	}
 	l, err := txnlog.Open(fsys, dir, txnlog.Options{
+		SegmentSize:  segmentSize,
 		NoForceSync:  !c.ForceSync,
 		PreallocSize: c.PreAllocSize * 1024,
 		Logger:       zl,
