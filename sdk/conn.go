@@ -37,7 +37,9 @@ const (
 	// finished: every call fails with ErrSessionExpired.
 	StateExpired
 	// StateAuthFailed: the server rejected credentials (the connection is
-	// closed by the server).
+	// closed by the server). After a failed SASL exchange (WithSASLDigest)
+	// the Conn is finished: every call fails with an error matching
+	// ErrAuthFailed.
 	StateAuthFailed
 	// StateClosed: Close was called.
 	StateClosed
@@ -66,6 +68,7 @@ type config struct {
 	queueLen       int
 	shuffle        bool
 	dialer         net.Dialer
+	sasl           *saslCreds // WithSASLDigest; nil: none
 }
 
 // WithSessionTimeout sets the requested session timeout (default 10 s); the
@@ -228,9 +231,10 @@ func (c *Conn) State() State {
 
 // States returns a new subscription to the state stream: every later state
 // change, in order, never dropped. The channel is closed when the Conn is
-// finished (after StateExpired or StateClosed). The subscription lives as
-// long as the Conn; a subscriber that stops earlier should use
-// StatesContext, or keep reading until the channel closes.
+// finished (after StateExpired, StateClosed, or a StateAuthFailed that
+// ends it). The subscription lives as long as the Conn; a subscriber that
+// stops earlier should use StatesContext, or keep reading until the
+// channel closes.
 func (c *Conn) States() <-chan State {
 	return c.subscribe(nil)
 }
@@ -373,6 +377,12 @@ func (c *Conn) manage() {
 			c.finish(StateExpired, ErrSessionExpired)
 			return
 		}
+		var authErr *saslError
+		if errors.As(err, &authErr) {
+			c.log.Warn("zk SASL authentication failed", zap.String("host", entry), zap.Error(err))
+			c.finish(StateAuthFailed, err)
+			return
+		}
 		if err != nil {
 			c.log.Debug("zk connect failed", zap.String("host", entry), zap.Error(err))
 			if roundDone {
@@ -440,8 +450,6 @@ func (c *Conn) dial(entry string) (*wire, bool, error) {
 		_ = nc.Close()
 		return nil, true, nil
 	}
-	_ = nc.SetDeadline(time.Time{})
-	w := &wire{nc: nc, dead: make(chan struct{})}
 	c.mu.Lock()
 	c.server = addr
 	first := c.sessionID == 0
@@ -450,6 +458,16 @@ func (c *Conn) dial(entry string) (*wire, bool, error) {
 	c.mu.Unlock()
 	c.log.Debug("zk session", zap.String("host", entry), zap.Int64("sessionId", resp.SessionID),
 		zap.Int32("timeoutMs", resp.TimeOut), zap.Bool("new", first))
+	if c.cfg.sasl != nil {
+		// Before anything else on the connection, as the Java client:
+		// other requests wait behind the exchange.
+		if err := c.saslExchange(nc, br, c.cfg.sasl); err != nil {
+			_ = nc.Close()
+			return nil, false, fmt.Errorf("sdk: %s: %w", entry, err)
+		}
+	}
+	_ = nc.SetDeadline(time.Time{})
+	w := &wire{nc: nc, dead: make(chan struct{})}
 	go c.reader(w, br, time.Duration(resp.TimeOut)*time.Millisecond)
 	return w, false, nil
 }
