@@ -4,9 +4,11 @@ package limits_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,16 +22,24 @@ import (
 func TestMain(m *testing.M) { os.Exit(testutil.RunTests(m)) }
 
 // ruok sends ruok on a new connection and returns the answer: "imok", or
-// "" when the server closed the connection without one.
+// "" when the server closed the connection without one. A server that
+// closes a refused connection with our ruok unread makes the kernel reset
+// it, and one that closes it at once may fail the connect itself (EPIPE):
+// those are refusals too; only a timeout is a failure.
 func ruok(t *testing.T, addr string) string {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
-	require.NoError(t, err)
+	if err != nil {
+		return ""
+	}
 	defer nc.Close()
 	_, _ = nc.Write([]byte("ruok"))
 	_ = nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	out, err := io.ReadAll(nc)
-	require.NoError(t, err, "closed, not timed out")
+	if errors.Is(err, syscall.ECONNRESET) {
+		return string(out)
+	}
+	assert.NoError(t, err, "closed, not timed out") // not require: Eventually calls it on its own goroutine
 	return string(out)
 }
 
