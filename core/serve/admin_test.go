@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -78,9 +77,9 @@ func TestMaxCnxns(t *testing.T) {
 	expectClosed(t, third)
 	a.Close()
 	require.Eventually(t, func() bool { return ruok(ts.addr) }, 5*time.Second, 20*time.Millisecond, "closing one frees a slot")
-	n, err := strconv.Atoi(mntrValue(t, ts.addr, "zk_connection_rejected"))
-	require.NoError(t, err)
-	assert.GreaterOrEqual(t, n, 1, "refusals are counted")
+	// mntr's zk_connection_rejected reads this counter (a mntr connection
+	// here could itself be refused while the last ruok is being dropped).
+	assert.GreaterOrEqual(t, ts.srv.stats.rejected.Load(), int64(1), "refusals are counted")
 }
 
 // ruok reports whether addr answers ruok with imok.
