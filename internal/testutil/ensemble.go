@@ -535,8 +535,12 @@ func (m *Member) Paused() bool {
 
 // Mode returns the "Mode:" value of the member's srvr answer (leader,
 // follower, observer, looking, standalone).
-func (m *Member) Mode() (string, error) {
-	out, err := FourLetter(m.Addr, "srvr")
+func (m *Member) Mode() (string, error) { return srvrMode(m.Addr, m.ID) }
+
+// srvrMode returns the "Mode:" value of the srvr answer at addr, member
+// id's (for the error).
+func srvrMode(addr string, id int64) (string, error) {
+	out, err := FourLetter(addr, "srvr")
 	if err != nil {
 		return "", err
 	}
@@ -545,7 +549,7 @@ func (m *Member) Mode() (string, error) {
 			return strings.TrimSpace(v), nil
 		}
 	}
-	return "", fmt.Errorf("member %d: srvr has no Mode line: %q", m.ID, out)
+	return "", fmt.Errorf("member %d: srvr has no Mode line: %q", id, out)
 }
 
 // Hash returns the zxid and digest of the member's applied state (the

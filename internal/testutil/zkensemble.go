@@ -209,18 +209,7 @@ func (e *ZKEnsemble) Stop() {
 
 // Mode returns the "Mode:" value of the member's srvr answer (leader,
 // follower, observer); an error while it does not serve.
-func (m *ZKMember) Mode() (string, error) {
-	out, err := FourLetter(m.Addr, "srvr")
-	if err != nil {
-		return "", err
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, "Mode:"); ok {
-			return strings.TrimSpace(v), nil
-		}
-	}
-	return "", fmt.Errorf("member %d: srvr has no Mode line: %q", m.ID, out)
-}
+func (m *ZKMember) Mode() (string, error) { return srvrMode(m.Addr, m.ID) }
 
 // Stop kills the member now (SIGKILL to its process group) and reaps it.
 // It is idempotent.
