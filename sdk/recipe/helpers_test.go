@@ -197,3 +197,19 @@ type recipeNode struct {
 	czxid   int64
 	kids    []string
 }
+
+// renewable sets up a recipe that renews its session: a proxy to addr
+// (Refuse and Cut it to expire sessions), dial for 2 s sessions through
+// it (the recipe's renewal function), and a first Conn from dial, closed
+// by the test's cleanup.
+func renewable(t *testing.T, addr string) (*testutil.Proxy, func(context.Context) (*sdk.Conn, error), *sdk.Conn) {
+	t.Helper()
+	px := testutil.StartProxy(t, addr)
+	dial := func(ctx context.Context) (*sdk.Conn, error) {
+		return sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
+	}
+	c, err := dial(testCtx(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return px, dial, c
+}

@@ -328,13 +328,7 @@ func testPersistentAdopt(t *testing.T, addr string) {
 // session: after the expiry it is recreated under a new session.
 func testPersistentRenew(t *testing.T, addr string) {
 	ctx := testCtx(t)
-	px := testutil.StartProxy(t, addr)
-	dial := func(ctx context.Context) (*sdk.Conn, error) {
-		return sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
-	}
-	c, err := dial(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
+	px, dial, c := renewable(t, addr)
 	w := connect(t, addr, longSession)
 	const base = "/pn/renew/node"
 	renewed := 0

@@ -456,13 +456,7 @@ func testTreeCacheChroot(t *testing.T, addr string) {
 // changed meanwhile and follows the tree again.
 func testTreeCacheRenew(t *testing.T, addr string) {
 	ctx := testCtx(t)
-	px := testutil.StartProxy(t, addr)
-	dial := func(ctx context.Context) (*sdk.Conn, error) {
-		return sdk.Connect(ctx, px.Addr(), sdk.WithSessionTimeout(2*time.Second))
-	}
-	c, err := dial(ctx)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = c.Close() })
+	px, dial, c := renewable(t, addr)
 	w := connect(t, addr, longSession)
 	const root = "/p2/tc/renew"
 	p2Ensure(t, ctx, w, "/p2", "/p2/tc")
